@@ -1,0 +1,1 @@
+"""spark-submit entry points. Only this package touches Spark."""
