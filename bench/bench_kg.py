@@ -1,0 +1,658 @@
+"""Throughput benchmark of the knowledge-graph job (jobs/build_kg.py), in one run on one input.
+
+    .venv/bin/python bench/bench_kg.py [--copies N] [--cores 2] [--out bench/results]
+
+Input: the real 2014 test dump (1,137 entities), its entity lines repeated ``--copies`` times with
+unique leading ids, written in the dump layout and compressed to a single bz2 stream (level 9).
+
+Measured, each step in its own subprocess (for isolation and peak RSS):
+
+* ceiling    one core: ``bz2.open`` + ``json.loads`` of every entity line (also orjson, informative)
+* libbz2     one core: ``bz2.open(...).read()`` in chunks, decompression alone
+* baseline   one core: qwikidata (``WikidataJsonDump``, ``WikidataItem``/``WikidataProperty``) to the
+             same four tables, written with the same Parquet writer as ours
+* ours       ``jobs/build_kg.py`` with local[CORES] and local[1]: the parse pass (from the manifest)
+             and the whole job (wall clock, JVM start included); peak RSS per process type
+* hadoop     ``spark.read.text(path).count()`` on the bz2 file (Hadoop's Java BZip2Codec, split)
+             and on the decompressed file, local[CORES]
+
+Writes OUT/kg.json and OUT/kg.md. Exits non-zero only when a step fails or the baseline's row
+counts differ from ours; ratios are reported, never asserted. MB means 10^6 bytes throughout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bz2
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = Path("/work/shared/data/wikidata-wikibrain-testdump/wikidata-testdump-2014.shared.json.bz2")
+TARGET_BZ2_BYTES = 35_000_000     # default --copies makes the bz2 about this big
+ID_STRIDE = 10_000_000            # copy k gets ids Q(n + k * ID_STRIDE), P(n + k * ID_STRIDE)
+ID_RE = re.compile(rb'^\{"id":"([QP])([0-9]+)"')
+READ_CHUNK = 8 << 20
+POLL_S = 0.2
+MB = 1e6
+MIB = 2**20
+TABLES = ("entities", "sitelinks", "triples", "properties")
+# The full Wikidata dump, for the extrapolation.
+FULL_ENTITIES = 110e6
+FULL_JSON_BYTES = 1.5e12
+FULL_BZ2_BYTES = 100e9
+
+
+class BenchError(Exception):
+    """A step failed or produced inconsistent results."""
+
+
+# ---- input --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BenchInput:
+    bz2: str
+    plain: str
+    copies: int
+    entities: int
+    json_bytes: int
+    bz2_bytes: int
+    sample_bytes_per_entity: float
+
+
+def sample_entity_lines(sample: Path) -> list[bytes]:
+    """The entity lines of a dump, without whitespace and trailing commas."""
+    with bz2.open(sample, "rb") as f:
+        lines = [line.strip() for line in f]
+    lines = [line[:-1] if line.endswith(b",") else line for line in lines]
+    return [line for line in lines if line not in (b"[", b"]", b"")]
+
+
+def copy_lines(lines: list[bytes], copy: int) -> list[bytes]:
+    """The lines with every leading entity id shifted by copy * ID_STRIDE."""
+    if copy == 0:
+        return lines
+    shift = copy * ID_STRIDE
+
+    def rewrite(m: re.Match) -> bytes:
+        return b'{"id":"%s%d"' % (m[1], int(m[2]) + shift)
+
+    out = []
+    for line in lines:
+        new, n = ID_RE.subn(rewrite, line, count=1)
+        if n != 1:
+            raise BenchError(f"entity line does not start with an id: {line[:60]!r}")
+        out.append(new)
+    return out
+
+
+def build_input(sample: Path, copies: int, work: Path) -> BenchInput:
+    """Write work/bench-wikidata.json (dump layout) and its single-stream bz2 (level 9)."""
+    lines = sample_entity_lines(sample)
+    plain, packed = work / "bench-wikidata.json", work / "bench-wikidata.json.bz2"
+    comp = bz2.BZ2Compressor(9)
+    with open(plain, "wb") as fp, open(packed, "wb") as fz:
+        for k in range(copies):
+            data = (b"[\n" if k == 0 else b",\n") + b",\n".join(copy_lines(lines, k))
+            fp.write(data)
+            fz.write(comp.compress(data))
+        fp.write(b"\n]\n")
+        fz.write(comp.compress(b"\n]\n"))
+        fz.write(comp.flush())
+    json_bytes = plain.stat().st_size
+    return BenchInput(bz2=str(packed), plain=str(plain), copies=copies, entities=len(lines) * copies,
+                      json_bytes=json_bytes, bz2_bytes=packed.stat().st_size,
+                      sample_bytes_per_entity=json_bytes / copies / len(lines))
+
+
+# ---- steps that run in a child process (--step) ------------------------------------------------
+
+
+def _entity_bodies(path: str) -> Iterator[bytes]:
+    with bz2.open(path, "rb") as f:
+        for line in f:
+            body = line.strip()
+            if body.endswith(b","):
+                body = body[:-1]
+            if body not in (b"[", b"]", b""):
+                yield body
+
+
+def step_ceiling(path: str, loads: Callable[[bytes], object]) -> dict:
+    """Decompress and decode every entity line; nothing else."""
+    t0 = time.perf_counter()
+    n = 0
+    for body in _entity_bodies(path):
+        loads(body)
+        n += 1
+    return {"entities": n, "seconds": time.perf_counter() - t0}
+
+
+def step_libbz2(path: str) -> dict:
+    """Decompression alone, through Python's bz2 module (libbz2)."""
+    t0 = time.perf_counter()
+    total = 0
+    with bz2.open(path, "rb") as f:
+        while data := f.read(READ_CHUNK):
+            total += len(data)
+    return {"bytes": total, "seconds": time.perf_counter() - t0}
+
+
+def _languages(d: dict, key: str) -> list[str]:
+    value = d.get(key)
+    return list(value) if isinstance(value, dict) else []
+
+
+def _qwikidata_entity(d: dict):
+    """A WikidataItem / WikidataProperty, or None for other entity types.
+
+    qwikidata insists on keys that the 2014 dump omits when empty (a property has no "claims",
+    many entities no "aliases"), so those are filled in first.
+    """
+    from qwikidata.entity import WikidataItem, WikidataProperty
+
+    for key in ("labels", "descriptions", "aliases", "claims", "sitelinks"):
+        d.setdefault(key, {})
+    cls = {"item": WikidataItem, "property": WikidataProperty}.get(d.get("type"))
+    return cls(d) if cls else None
+
+
+def _item_triples(entity) -> list[tuple[str, str, str]]:
+    """(property, object QID, rank) of the non-deprecated item-valued main snaks."""
+    from qwikidata.datavalue import WikibaseEntityId
+
+    out = []
+    for group in entity.get_claim_groups().values():
+        for claim in group:
+            snak = claim.mainsnak
+            if claim.rank == "deprecated" or not isinstance(snak.datavalue, WikibaseEntityId):
+                continue
+            value = snak.datavalue.value
+            if value.get("entity-type") == "item":
+                out.append((snak.property_id, value.get("id") or f"Q{value['numeric-id']}", claim.rank))
+    return out
+
+
+def _wikipedia_sitelinks(entity) -> list[tuple[str, str, str]]:
+    from kg_pipeline.sites import site_to_lang
+
+    if entity.entity_type != "item":
+        return []
+    out = []
+    for site, link in entity.get_sitelinks(prefix="").items():
+        lang, _ = site_to_lang(site)
+        if lang is not None:
+            out.append((site, lang, link["title"]))
+    return out
+
+
+def step_baseline(path: str, out_dir: str) -> dict:
+    """qwikidata reader -> entities, sitelinks, triples, properties (our schemas and Parquet writer)."""
+    from qwikidata.json_dump import WikidataJsonDump
+
+    from kg_pipeline.tables import ENTITIES, PROPERTIES, SITELINKS, TRIPLES, PartWriter
+
+    schemas = dict(zip(TABLES, (ENTITIES, SITELINKS, TRIPLES, PROPERTIES), strict=True))
+    w = {name: PartWriter(out_dir, name, schema, 0, "baseline") for name, schema in schemas.items()}
+    t0 = time.perf_counter()
+    n = 0
+    for d in WikidataJsonDump(path):
+        e = _qwikidata_entity(d)
+        if e is None:
+            continue
+        n += 1
+        qid = e.entity_id
+        labels = [(lang, e.get_label(lang)) for lang in _languages(d, "labels")]
+        descriptions = [(lang, e.get_description(lang)) for lang in _languages(d, "descriptions")]
+        aliases = [(lang, e.get_aliases(lang)) for lang in _languages(d, "aliases")]
+        triples = _item_triples(e)
+        sitelinks = _wikipedia_sitelinks(e)
+        instance_of = [obj for prop, obj, _ in triples if prop == "P31"]
+        w["entities"].append((qid, e.entity_type, labels, descriptions, aliases, len(sitelinks), instance_of))
+        for site, lang, title in sitelinks:
+            w["sitelinks"].append((qid, site, lang, title))
+        for prop, obj, rank in triples:
+            w["triples"].append((qid, prop, obj, rank))
+        if e.entity_type == "property":
+            w["properties"].append((qid, labels, d.get("datatype")))
+    rows = {name: writer.close() for name, writer in w.items()}
+    return {"entities": n, "seconds": time.perf_counter() - t0, "rows": rows}
+
+
+def step_hadoop(bz2_path: str, plain_path: str, cores: int) -> dict:
+    """spark.read.text(...).count() on the bz2 file and on the plain file, each split >= 4 * cores ways."""
+    from jobs._spark import make_session
+
+    spark = make_session("xlkit-bench-hadoop-bz2", f"local[{cores}]")
+
+    def count(path: str) -> dict:
+        split = max(1 << 20, os.path.getsize(path) // (4 * cores))
+        spark.conf.set("spark.sql.files.maxPartitionBytes", str(split))
+        df = spark.read.text(path)
+        parts = df.rdd.getNumPartitions()
+        t0 = time.perf_counter()
+        lines = df.count()
+        return {"seconds": time.perf_counter() - t0, "lines": lines, "partitions": parts}
+
+    try:
+        count(plain_path)  # warm-up: JVM, JIT, page cache
+        return {"bz2": count(bz2_path), "plain": count(plain_path)}
+    finally:
+        spark.stop()
+
+
+def run_step(args: argparse.Namespace) -> int:
+    """Child-process entry point: run one step, print its result as one JSON line."""
+    import resource
+
+    if args.step == "ceiling-json":
+        result = step_ceiling(args.input, json.loads)
+    elif args.step == "ceiling-orjson":
+        import orjson
+
+        result = step_ceiling(args.input, orjson.loads)
+    elif args.step == "libbz2":
+        result = step_libbz2(args.input)
+    elif args.step == "baseline":
+        result = step_baseline(args.input, args.step_out)
+    elif args.step == "hadoop":
+        result = step_hadoop(args.input, args.plain, args.cores)
+    else:
+        raise BenchError(f"unknown step {args.step}")
+    result["self_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+    return 0
+
+
+# ---- running and watching child processes --------------------------------------------------------
+
+
+class TreePeaks:
+    """Polls a process and its descendants every POLL_S seconds; keeps the peak RSS per process kind.
+
+    Kinds: "driver python" (the process started), "driver JVM" (java), "pyspark daemon" (a python
+    child of the JVM), "python worker" (a python process forked by the daemon), "tree sum" (all
+    processes together, shared pages counted once per process).
+    """
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.peaks: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> TreePeaks:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            self._sample()
+            if self._stop.wait(POLL_S):
+                return
+
+    def _snapshot(self) -> list[tuple[int, int, str, int]]:
+        try:
+            root = psutil.Process(self.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return []
+        out = []
+        for p in procs:
+            try:
+                out.append((p.pid, p.ppid(), p.name(), p.memory_info().rss))
+            except psutil.Error:
+                continue
+        return out
+
+    def _sample(self) -> None:
+        snap = self._snapshot()
+        java = {pid for pid, _, name, _ in snap if name.startswith("java")}
+        total = 0
+        for pid, ppid, name, rss in snap:
+            if pid == self.pid:
+                kind = "driver python"
+            elif pid in java:
+                kind = "driver JVM"
+            elif name.startswith("python"):
+                kind = "pyspark daemon" if ppid in java else "python worker"
+            else:
+                kind = "other"
+            self.peaks[kind] = max(self.peaks.get(kind, 0.0), rss / MIB)
+            total += rss
+        if snap:
+            self.peaks["tree sum"] = max(self.peaks.get("tree sum", 0.0), total / MIB)
+
+
+@dataclass
+class ChildRun:
+    stdout: str
+    wall_s: float
+    peaks_mib: dict[str, float]
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    env.setdefault("PYSPARK_PYTHON", sys.executable)
+    env.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    return env
+
+
+def run_child(cmd: list[str], log: Path) -> ChildRun:
+    """Run cmd (stderr to log), timing it and watching its process tree; raise BenchError on failure."""
+    with open(log, "wb") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=err)
+        with TreePeaks(proc.pid) as peaks:
+            out, _ = proc.communicate()
+        wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        tail = log.read_text(errors="replace").splitlines()[-15:]
+        raise BenchError(f"{' '.join(cmd[:4])} ... exited with {proc.returncode}:\n" + "\n".join(tail))
+    return ChildRun(out.decode(), wall, {k: round(v, 1) for k, v in peaks.peaks.items()})
+
+
+def run_step_child(step: str, work: Path, **opts: str | int) -> dict:
+    """Run `bench_kg.py --step STEP` in a subprocess; return its JSON result plus wall time."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--step", step]
+    for key, value in opts.items():
+        cmd += [f"--{key.replace('_', '-')}", str(value)]
+    run = run_child(cmd, work / f"{step}.log")
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    return result | {"wall_s": run.wall_s, "tree_peaks_mib": run.peaks_mib}
+
+
+def run_ours(inp: BenchInput, cores: int, split_bytes: int, work: Path) -> dict:
+    """jobs/build_kg.py as a user runs it; the manifest gives the parse pass and the row counts."""
+    out = work / f"ours-local{cores}"
+    cmd = [sys.executable, str(ROOT / "jobs" / "build_kg.py"), "--input", inp.bz2, "--out", str(out),
+           "--master", f"local[{cores}]", "--split-mb", repr(split_bytes / MIB), "--overwrite"]
+    run = run_child(cmd, work / f"ours-local{cores}.log")
+    manifest = json.loads((out / "_manifest.json").read_text())
+    return {
+        "cores": manifest["throughput"]["cores"],
+        "splits": -(-inp.bz2_bytes // split_bytes),
+        "parse_s": manifest["durations_s"]["parse"],
+        "job_s": manifest["durations_s"]["total"],
+        "wall_s": run.wall_s,
+        "manifest_entities_per_s_per_core": manifest["throughput"]["entities_per_s_per_core"],
+        "rows": {t: manifest["tables"][t]["rows"] for t in (*TABLES, "rejects")},
+        "peaks_mib": run.peaks_mib,
+    }
+
+
+# ---- measuring ---------------------------------------------------------------------------------
+
+
+def measure(inp: BenchInput, cores: int, work: Path) -> dict:
+    """Run every step once, in order; return their raw results."""
+    split_bytes = inp.bz2_bytes // (4 * cores)
+    raw: dict[str, dict] = {}
+    plan: list[tuple[str, Callable[[], dict]]] = [
+        ("ceiling_json", lambda: run_step_child("ceiling-json", work, input=inp.bz2)),
+        ("ceiling_orjson", lambda: run_step_child("ceiling-orjson", work, input=inp.bz2)),
+        ("libbz2", lambda: run_step_child("libbz2", work, input=inp.bz2)),
+        ("baseline", lambda: run_step_child("baseline", work, input=inp.bz2, step_out=work / "baseline")),
+        (f"ours_local{cores}", lambda: run_ours(inp, cores, split_bytes, work)),
+        ("ours_local1", lambda: run_ours(inp, 1, split_bytes, work)),
+        ("hadoop", lambda: run_step_child("hadoop", work, input=inp.bz2, plain=inp.plain, cores=cores)),
+    ]
+    for name, fn in plan:
+        if name in raw:  # --cores 1: local[1] is already measured
+            continue
+        print(f"bench_kg: {name} ...", file=sys.stderr, flush=True)
+        raw[name] = fn()
+    return raw
+
+
+def check(inp: BenchInput, raw: dict, cores: int) -> list[str]:
+    """Consistency problems: entity counts, baseline vs ours row counts. Empty when all agree."""
+    problems = []
+    for name in ("ceiling_json", "ceiling_orjson", "baseline"):
+        if raw[name]["entities"] != inp.entities:
+            problems.append(f"{name} read {raw[name]['entities']:,} entities, the input has {inp.entities:,}")
+    for name in sorted({f"ours_local{cores}", "ours_local1"}):
+        ours = raw[name]["rows"]
+        if ours["rejects"]:
+            problems.append(f"{name} rejected {ours['rejects']:,} lines")
+        for t in TABLES:
+            if ours[t] != raw["baseline"]["rows"][t]:
+                problems.append(f"{t}: baseline {raw['baseline']['rows'][t]:,} rows, {name} {ours[t]:,}")
+    return problems
+
+
+# ---- report --------------------------------------------------------------------------------------
+
+
+def _row(step: str, cores: int, seconds: float, inp: BenchInput, ceiling_per_core: float,
+         peak_mib: float | None) -> dict:
+    eps = inp.entities / seconds
+    return {"step": step, "cores": cores, "seconds": round(seconds, 2), "entities_per_s": round(eps, 1),
+            "entities_per_s_per_core": round(eps / cores, 1),
+            "json_mb_per_s_per_core": round(inp.json_bytes / MB / seconds / cores, 2),
+            "vs_ceiling_per_core": round(eps / cores / ceiling_per_core, 3),
+            "peak_rss_mib": peak_mib}
+
+
+def throughput_rows(inp: BenchInput, raw: dict, cores: int) -> list[dict]:
+    ceiling = inp.entities / raw["ceiling_json"]["seconds"]
+
+    def self_rss(name: str) -> float:
+        return round(raw[name]["self_peak_rss_mib"], 1)
+
+    rows = [
+        _row("ceiling: bz2.open + json.loads", 1, raw["ceiling_json"]["seconds"], inp, ceiling, self_rss("ceiling_json")),
+        _row("ceiling: bz2.open + orjson.loads (informative)", 1, raw["ceiling_orjson"]["seconds"], inp, ceiling,
+             self_rss("ceiling_orjson")),
+        _row("baseline B: qwikidata -> Parquet", 1, raw["baseline"]["seconds"], inp, ceiling, self_rss("baseline")),
+    ]
+    for n in sorted({1, cores}):
+        ours = raw[f"ours_local{n}"]
+        worker = ours["peaks_mib"].get("python worker")
+        rows.append(_row(f"ours local[{n}]: parse pass", n, ours["parse_s"], inp, ceiling, worker))
+        rows.append(_row(f"ours local[{n}]: whole job incl. JVM start", n, ours["wall_s"], inp, ceiling,
+                         ours["peaks_mib"].get("tree sum")))
+    return rows
+
+
+def bz2_comparison(inp: BenchInput, raw: dict, cores: int) -> dict:
+    """Hadoop's Java BZip2Codec (through Spark) vs libbz2, decompressed MB/s per core."""
+    h = raw["hadoop"]
+    mb = inp.json_bytes / MB
+    net = h["bz2"]["seconds"] - h["plain"]["seconds"]
+    libbz2 = raw["libbz2"]["bytes"] / MB / raw["libbz2"]["seconds"]
+    java = mb / h["bz2"]["seconds"] / cores
+    return {
+        "cores": cores,
+        "spark_text_count_bz2_s": round(h["bz2"]["seconds"], 2),
+        "spark_text_count_plain_s": round(h["plain"]["seconds"], 2),
+        "partitions_bz2": h["bz2"]["partitions"], "partitions_plain": h["plain"]["partitions"],
+        "lines_bz2": h["bz2"]["lines"], "lines_plain": h["plain"]["lines"], "lines_expected": inp.entities + 2,
+        "java_bz2_mb_per_s_per_core": round(java, 2),
+        "java_bz2_mb_per_s_per_core_net_of_line_reading": round(mb / net / cores, 2) if net > 0 else None,
+        "libbz2_mb_per_s_per_core": round(libbz2, 2),
+        "libbz2_over_java": round(libbz2 / java, 2),
+        "jvm_peak_rss_mib": raw["hadoop"]["tree_peaks_mib"].get("driver JVM"),
+    }
+
+
+def extrapolate(inp: BenchInput, raw: dict, cores: int) -> dict:
+    """Core-hours for the full dump from ours' per-core parse-pass throughput, two ways."""
+    ours = raw[f"ours_local{cores}"]
+    eps_core = inp.entities / ours["parse_s"] / cores
+    mbps_core = inp.json_bytes / MB / ours["parse_s"] / cores
+    return {
+        "full_dump": {"entities": FULL_ENTITIES, "json_bytes": FULL_JSON_BYTES, "bz2_bytes": FULL_BZ2_BYTES,
+                      "bytes_per_entity": round(FULL_JSON_BYTES / FULL_ENTITIES)},
+        "sample_bytes_per_entity": round(inp.sample_bytes_per_entity),
+        "entities_per_s_per_core": round(eps_core, 1),
+        "json_mb_per_s_per_core": round(mbps_core, 2),
+        "core_hours_by_entities": round(FULL_ENTITIES / eps_core / 3600, 1),
+        "core_hours_by_json_mb": round(FULL_JSON_BYTES / MB / mbps_core / 3600, 1),
+    }
+
+
+def _md_table(headers: list[str], rows: list[list]) -> list[str]:
+    def fmt(v) -> str:
+        if v is None:
+            return "-"
+        if isinstance(v, float):
+            return f"{v:,.3f}" if abs(v) < 10 else f"{v:,.1f}"
+        return f"{v:,}" if isinstance(v, int) else str(v)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    return lines + ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
+
+
+def render_markdown(report: dict) -> str:
+    inp, env, cores = report["input"], report["environment"], report["cores"]
+    out = ["# Knowledge-graph throughput benchmark", "",
+           f"{env['date']} on {env['cpu']} ({env['cpus']} CPUs), Python {env['python']}; load average "
+           f"{env['loadavg_start']} at the start, {env['loadavg_end']} at the end "
+           "(other work on the machine makes timings noisy).", "",
+           f"Input: {inp['copies']} copies of the 2014 test dump: {inp['entities']:,} entities, "
+           f"{inp['json_bytes'] / MB:,.1f} MB JSON, {inp['bz2_bytes'] / MB:,.1f} MB bz2 (one stream, level 9), "
+           f"{inp['sample_bytes_per_entity']:,.0f} bytes/entity.", "", "## Throughput", ""]
+    headers = ["step", "cores", "seconds", "entities/s", "entities/s per core", "JSON MB/s per core",
+               "vs ceiling (per core)", "peak RSS MiB"]
+    out += _md_table(headers, [list(r.values()) for r in report["throughput"]])
+    out += ["", "Peak RSS: one process for the single-core steps; the largest Python worker for a parse "
+            "pass; the sum over the whole process tree for a whole job.", "", "## Ours: peak RSS per process type (MiB)", ""]
+    kinds = ["driver python", "driver JVM", "pyspark daemon", "python worker", "tree sum"]
+    out += _md_table(["run", *kinds], [[name, *(p.get(k) for k in kinds)] for name, p in report["ours_peaks_mib"].items()])
+    out += ["", "## Row counts", ""]
+    out += _md_table(["table", "baseline B", *report["ours_rows"]],
+                     [[t, report["baseline_rows"][t], *(r[t] for r in report["ours_rows"].values())] for t in TABLES])
+    b = report["bz2"]
+    out += ["", f"## bzip2: Hadoop's Java codec vs libbz2 (decompressed MB/s per core, local[{cores}])", ""]
+    out += _md_table(["measure", "value"], [
+        ["spark.read.text(bz2).count() s", b["spark_text_count_bz2_s"]],
+        ["spark.read.text(plain).count() s", b["spark_text_count_plain_s"]],
+        ["partitions bz2 / plain", f"{b['partitions_bz2']} / {b['partitions_plain']}"],
+        ["lines bz2 / plain / expected", f"{b['lines_bz2']:,} / {b['lines_plain']:,} / {b['lines_expected']:,}"],
+        ["Java BZip2Codec MB/s per core", b["java_bz2_mb_per_s_per_core"]],
+        ["Java BZip2Codec MB/s per core, net of line reading", b["java_bz2_mb_per_s_per_core_net_of_line_reading"]],
+        ["libbz2 (Python bz2) MB/s per core", b["libbz2_mb_per_s_per_core"]],
+        ["libbz2 / Java", b["libbz2_over_java"]],
+    ])
+    x = report["extrapolation"]
+    out += ["", "## Full dump extrapolation (ours, parse pass per core)", "",
+            f"~{x['full_dump']['entities'] / 1e6:,.0f}M entities, ~{x['full_dump']['json_bytes'] / 1e12:,.1f} TB JSON, "
+            f"~{x['full_dump']['bz2_bytes'] / 1e9:,.0f} GB bz2.", "",
+            f"- by entities: {x['entities_per_s_per_core']:,.0f} entities/s per core -> "
+            f"**{x['core_hours_by_entities']:,.0f} core-hours**",
+            f"- by JSON volume: {x['json_mb_per_s_per_core']:,.2f} MB/s per core -> "
+            f"**{x['core_hours_by_json_mb']:,.0f} core-hours**", "",
+            f"Modern entities are larger than 2014 ones (~{x['full_dump']['bytes_per_entity'] / 1000:,.1f} KB vs "
+            f"~{x['sample_bytes_per_entity'] / 1000:,.1f} KB per entity here), so the MB/s-based estimate is the "
+            "more reliable one."]
+    if report["problems"]:
+        out += ["", "## Problems", "", *(f"- {p}" for p in report["problems"])]
+    return "\n".join(out) + "\n"
+
+
+def environment() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {"date": time.strftime("%Y-%m-%d %H:%M"), "cpu": cpu, "cpus": os.cpu_count(),
+            "python": platform.python_version(), "loadavg_start": [round(v, 2) for v in os.getloadavg()]}
+
+
+def build_report(inp: BenchInput, raw: dict, cores: int, env: dict) -> dict:
+    env["loadavg_end"] = [round(v, 2) for v in os.getloadavg()]
+    return {
+        "environment": env,
+        "cores": cores,
+        "input": asdict(inp) | {"bz2": None, "plain": None},
+        "throughput": throughput_rows(inp, raw, cores),
+        "ours_peaks_mib": {f"local[{n}]": raw[f"ours_local{n}"]["peaks_mib"] for n in sorted({1, cores})},
+        "ours_rows": {f"local[{n}]": raw[f"ours_local{n}"]["rows"] for n in sorted({1, cores})},
+        "baseline_rows": raw["baseline"]["rows"],
+        "bz2": bz2_comparison(inp, raw, cores),
+        "extrapolation": extrapolate(inp, raw, cores),
+        "problems": check(inp, raw, cores),
+        "raw": raw,
+    }
+
+
+# ---- main --------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--copies", type=int, default=None,
+                   help=f"copies of the sample's entity lines (default: bz2 of ~{TARGET_BZ2_BYTES / MB:.0f} MB)")
+    p.add_argument("--cores", type=int, default=2, help="Spark local[N] for ours and the Hadoop codec (default 2)")
+    p.add_argument("--out", default=str(ROOT / "bench" / "results"), help="directory for kg.json and kg.md")
+    p.add_argument("--sample", default=str(SAMPLE), help="the Wikidata test dump (.json.bz2)")
+    # internal: run one measured step in this (child) process
+    p.add_argument("--step", help=argparse.SUPPRESS)
+    p.add_argument("--input", help=argparse.SUPPRESS)
+    p.add_argument("--plain", help=argparse.SUPPRESS)
+    p.add_argument("--step-out", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.cores < 1 or (args.copies is not None and args.copies < 1):
+        p.error("--cores and --copies must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.step:
+        return run_step(args)
+    sample = Path(args.sample)
+    if not sample.is_file():
+        print(f"bench_kg: the Wikidata test dump {sample} is missing (the shared data folder is not "
+              "mounted); pass --sample PATH to another copy", file=sys.stderr)
+        return 2
+    env = environment()
+    copies = args.copies or max(1, round(TARGET_BZ2_BYTES / sample.stat().st_size))
+    with tempfile.TemporaryDirectory(prefix="xlkit-bench-kg-") as tmp:
+        work = Path(tmp)
+        t0 = time.perf_counter()
+        inp = build_input(sample, copies, work)
+        print(f"bench_kg: input {inp.entities:,} entities ({copies} copies), {inp.json_bytes / MB:,.1f} MB JSON, "
+              f"{inp.bz2_bytes / MB:,.1f} MB bz2, built in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        try:
+            raw = measure(inp, args.cores, work)
+        except BenchError as exc:
+            print(f"bench_kg: error: {exc}", file=sys.stderr)
+            return 1
+    report = build_report(inp, raw, args.cores, env)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "kg.json").write_text(json.dumps(report, indent=2) + "\n")
+    md = render_markdown(report)
+    (out / "kg.md").write_text(md)
+    print(md)
+    print(f"bench_kg: wrote {out / 'kg.json'} and {out / 'kg.md'}", file=sys.stderr)
+    for problem in report["problems"]:
+        print(f"bench_kg: error: {problem}", file=sys.stderr)
+    return 1 if report["problems"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

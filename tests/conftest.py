@@ -1,0 +1,81 @@
+"""Test fixtures: the shared real data, one SparkSession per session, and no network."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("XLKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+WIKIDATA_DUMP = SHARED_DATA / "wikidata-wikibrain-testdump" / "wikidata-testdump-2014.shared.json.bz2"
+ENTITY_RECORDS = SHARED_DATA / "wikidata-entity-records"
+SAMPLE_DUMP = ROOT / "samples" / "wikidata" / "sample-wikidata.json.bz2"
+
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(path: Path) -> Path:
+    """Skip when the shared real data is absent, but fail under CI=true, where it must be there."""
+    if not path.exists():
+        msg = f"real data {path} is missing (expected ../shared/data beside the checkout)"
+        if in_ci():
+            pytest.fail(msg + " and CI=true requires it")
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture(scope="session")
+def wikidata_dump() -> Path:
+    return require(WIKIDATA_DUMP)
+
+
+@pytest.fixture(scope="session")
+def entity_records() -> Path:
+    return require(ENTITY_RECORDS)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    """Only loopback connections: tests must never download anything."""
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and not (host.startswith("127.") or host in ("localhost", "::1", "")) \
+                and self.family in (socket.AF_INET, socket.AF_INET6):
+            raise RuntimeError(f"network access to {address} is forbidden in tests")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from spark_cluster import java_available
+
+    if not java_available():
+        if in_ci():
+            pytest.fail("Java 17 is required for the Spark tests")
+        pytest.skip("no Java: Spark tests need Java 17")
+    from pyspark.sql import SparkSession
+
+    session = (SparkSession.builder.master("local[2]").appName("xlkit-tests")
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.shuffle.partitions", "2")
+               .config("spark.driver.host", "127.0.0.1")
+               .config("spark.driver.bindAddress", "127.0.0.1")
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
