@@ -45,8 +45,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --no-deps $(foreach p,$(NODEPS_PKGS),"$(p)")
 	@touch $@
 
+PYTEST_ARGS ?=
 test: venv
-	CI=$${CI:-} bash -c '$(PY) -m pytest -q tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi; exit $$rc'
+	@$(PY) -m pytest -q $(PYTEST_ARGS) tests; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "make test: no test was collected" >&2; exit 1; fi; exit $$rc
 
 lint: venv
 	$(PY) -m ruff check kg_pipeline corpus_builder trainer jobs tests bench

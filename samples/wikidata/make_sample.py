@@ -812,7 +812,7 @@ def build_entities() -> list[dict]:
 def render(entities: list[dict]) -> bytes:
     lines = [json.dumps(e, ensure_ascii=False, separators=(",", ":")) for e in entities]
     body = ",\n".join(lines)
-    return f"[\n{body}\n]\n".encode("utf-8")
+    return f"[\n{body}\n]\n".encode()
 
 
 def main() -> None:

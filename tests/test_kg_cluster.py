@@ -1,0 +1,50 @@
+"""The same job on a real Spark standalone cluster (master + worker on 127.0.0.1) as in local mode."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import psutil
+import pyarrow.parquet as pq
+import pytest
+from conftest import ROOT
+from spark_cluster import java_available, spark_env, standalone_cluster
+
+from jobs import build_kg
+
+pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.spark]
+
+
+def _spark_daemons() -> list[psutil.Process]:
+    """Live children of this process that run a Spark Master or Worker."""
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and any(
+                    a in ("org.apache.spark.deploy.master.Master", "org.apache.spark.deploy.worker.Worker")
+                    for a in child.cmdline()):
+                found.append(child)
+        except psutil.Error:
+            continue
+    return found
+
+
+def test_standalone_cluster_matches_local_mode(spark, wikidata_dump, tmp_path):
+    if not java_available():
+        pytest.skip("Spark needs Java")
+    local = tmp_path / "local"
+    assert build_kg.main(["--input", str(wikidata_dump), "--out", str(local), "--split-mb", "0.3"]) == 0
+    remote = tmp_path / "cluster"
+    with standalone_cluster(cores=2, memory="2g") as url:
+        assert len(_spark_daemons()) >= 2  # master and worker (plus launcher JVMs)
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "jobs" / "build_kg.py"), "--master", url, "--input", str(wikidata_dump),
+             "--out", str(remote), "--split-mb", "0.3"],
+            env=spark_env(), capture_output=True, text=True, timeout=300,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert f"[{url}]" in proc.stderr  # it really ran against the cluster
+    assert not _spark_daemons()
+    for name in ("entities", "sitelinks", "triples", "properties", "rejects"):
+        assert pq.read_table(remote / name).equals(pq.read_table(local / name)), name
