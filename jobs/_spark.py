@@ -52,7 +52,9 @@ def make_session(app: str, master: str | None, shuffle_partitions: int | None = 
     # Launched by spark-submit, the JVM is already up and chose the master; otherwise local[*].
     under_submit = "PYSPARK_GATEWAY_PORT" in os.environ
     local = master.startswith("local") if master else not under_submit
+    log4j = f"-Dlog4j.configurationFile={Path(__file__).with_name('log4j2.properties').as_uri()}"
     builder = (builder.config("spark.ui.enabled", "true" if ui else "false")
+               .config("spark.driver.extraJavaOptions", log4j)
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.python.worker.reuse", "true"))
