@@ -374,7 +374,7 @@ def run_child(cmd: list[str], log: Path) -> ChildRun:
     if proc.returncode != 0:
         tail = log.read_text(errors="replace").splitlines()[-15:]
         raise BenchError(f"{' '.join(cmd[:4])} ... exited with {proc.returncode}:\n" + "\n".join(tail))
-    return ChildRun(out.decode(), wall, {k: round(v, 1) for k, v in peaks.peaks.items()})
+    return ChildRun(out.decode(), wall, {k: round(v) for k, v in peaks.peaks.items()})
 
 
 def run_step_child(step: str, work: Path, **opts: str | int) -> dict:
@@ -488,7 +488,7 @@ def throughput_rows(inp: BenchInput, raw: dict, cores: int) -> list[dict]:
     ceiling = inp.entities / min(_runs(raw, "ceiling_json", "seconds"))
 
     def single(step: str, name: str) -> dict:
-        rss = round(raw[name]["self_peak_rss_mib"], 1)
+        rss = round(raw[name]["self_peak_rss_mib"])
         return _row(step, 1, _runs(raw, name, "seconds"), inp, ceiling, rss)
 
     rows = [single("ceiling: bz2.open + json.loads", "ceiling_json"),

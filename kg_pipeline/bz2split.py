@@ -88,8 +88,12 @@ def one_block_stream(f: BinaryIO, start_bit: int, end_bit: int) -> bytes:
 class Bz2Blocks:
     """Block boundaries of one bz2 file, discovered lazily from a starting byte onwards."""
 
-    def __init__(self, f: BinaryIO, path: str, size: int):
+    def __init__(self, f: BinaryIO, path: str, size: int, lenient_tail: bool = False):
+        """``lenient_tail``: a file cut off after its last complete block ends the data quietly
+        (``truncated_at`` then holds the byte where the lost block began) instead of raising."""
         self.f, self.path, self.size = f, path, size
+        self.lenient_tail = lenient_tail
+        self.truncated_at: int | None = None
 
     def boundaries(self, from_byte: int) -> Iterator[tuple[int, str]]:
         """Yield (bit position, "block" | "eos") in file order, starting at from_byte."""
@@ -129,11 +133,13 @@ class Bz2Blocks:
             cur = nxt()
         while cur is not None:
             bit, _ = cur
-            pieces: list[tuple[int, str]] = []
             data = None
             follow = nxt()
             for _attempt in range(MAX_MERGE):
                 if follow is None:
+                    if self.lenient_tail:
+                        self.truncated_at = bit // 8
+                        return
                     raise CorruptInputError(
                         self.path,
                         f"bzip2 data is truncated: no end-of-stream marker after the block at byte "
@@ -145,7 +151,6 @@ class Bz2Blocks:
                 except (OSError, ValueError, EOFError):
                     if follow[1] == "eos":
                         break  # cannot merge across a stream end: it is corrupt
-                    pieces.append(follow)
                     follow = nxt()
             if data is None:
                 raise CorruptInputError(
