@@ -17,7 +17,6 @@ import platform
 import shutil
 import sys
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -25,16 +24,11 @@ if __package__ in (None, ""):  # run as a script: make the checkout importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jobs import _spark  # noqa: E402
+from jobs._output import commit, prepare_out  # noqa: E402
 from kg_pipeline import __version__  # noqa: E402
 from kg_pipeline.config import DEFAULT_SPLIT_BYTES, KGConfig  # noqa: E402
-from kg_pipeline.errors import (  # noqa: E402
-    ConfigError,
-    InputError,
-    KGError,
-    OutputExistsError,
-    RejectThresholdError,
-)
-from kg_pipeline.fsio import FileInfo, is_local, list_inputs, local_path  # noqa: E402
+from kg_pipeline.errors import InputError, KGError, RejectThresholdError  # noqa: E402
+from kg_pipeline.fsio import FileInfo, list_inputs  # noqa: E402
 from kg_pipeline.reader import plan_splits  # noqa: E402
 from kg_pipeline.tables import PUBLISHED, write_empty  # noqa: E402
 
@@ -84,22 +78,6 @@ def resolve_inputs(cfg: KGConfig) -> list[FileInfo]:
         except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
             raise InputError(f"cannot read input: {exc}") from None
     return files
-
-
-def prepare_out(cfg: KGConfig) -> tuple[str, str]:
-    if not is_local(cfg.out):
-        raise ConfigError(f"--out {cfg.out}: the output must be a path on a filesystem that the driver and "
-                          "the executors share (local disk in local mode, NFS or similar on a cluster)")
-    out = os.path.abspath(local_path(cfg.out))
-    if os.path.exists(out) and not cfg.overwrite:
-        raise OutputExistsError(f"{out} already exists: pass --overwrite (make kg ... OVERWRITE=1) to replace it, "
-                                "or choose another OUT")
-    parent = os.path.dirname(out)
-    os.makedirs(parent, exist_ok=True)
-    if not os.access(parent, os.W_OK):
-        raise ConfigError(f"cannot write into {parent}: check its permissions or choose another OUT")
-    tmp = os.path.join(parent, f".{os.path.basename(out)}.tmp-{uuid.uuid4().hex[:12]}")
-    return out, tmp
 
 
 def _input_record(info: FileInfo, splits: list[dict], split_bytes: int) -> dict:
@@ -261,17 +239,6 @@ def build(spark, cfg: KGConfig, files: list[FileInfo], tmp: str) -> dict:
     return manifest
 
 
-def commit(tmp: str, out: str) -> None:
-    """Move tmp into place; an existing OUT (only with --overwrite) is replaced."""
-    old = None
-    if os.path.exists(out):
-        old = f"{tmp}.old"
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def summary_table(manifest: dict) -> str:
     t = manifest["tables"]
     lines = [f"{'table':<12}{'rows':>14}", "-" * 26]
@@ -285,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = config_from_args(args)
         files = resolve_inputs(cfg)
-        out, tmp = prepare_out(cfg)
+        out, tmp = prepare_out(cfg.out, cfg.overwrite)
         _spark.check_java()
         spark = _spark.make_session("xlkit-build-kg", cfg.master, ui=args.ui)
         os.makedirs(tmp)

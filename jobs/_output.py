@@ -1,0 +1,53 @@
+"""Atomic job output: write into a temporary directory beside OUT, rename into place on success."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+
+from kg_pipeline.errors import ConfigError, OutputExistsError
+from kg_pipeline.fsio import is_local, local_path
+
+
+def prepare_out(out: str, overwrite: bool) -> tuple[str, str]:
+    """Check OUT and return (absolute OUT, temporary directory path beside it)."""
+    if not is_local(out):
+        raise ConfigError(f"--out {out}: the output must be a path on a filesystem that the driver and "
+                          "the executors share (local disk in local mode, NFS or similar on a cluster)")
+    out = os.path.abspath(local_path(out))
+    if os.path.exists(out) and not overwrite:
+        raise OutputExistsError(f"{out} already exists: pass --overwrite (OVERWRITE=1 with make) to replace it, "
+                                "or choose another OUT")
+    parent = os.path.dirname(out)
+    os.makedirs(parent, exist_ok=True)
+    if not os.access(parent, os.W_OK):
+        raise ConfigError(f"cannot write into {parent}: check its permissions or choose another OUT")
+    return out, os.path.join(parent, f".{os.path.basename(out)}.tmp-{uuid.uuid4().hex[:12]}")
+
+
+def commit(tmp: str, out: str) -> None:
+    """Move tmp into place; an existing OUT (allowed only with --overwrite) is replaced."""
+    old = None
+    if os.path.exists(out):
+        old = f"{tmp}.old"
+        os.replace(out, old)
+    os.replace(tmp, out)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def publish_spark_parts(directory: str) -> list[str]:
+    """Rename Spark's part-NNNNN-<uuid>-c000.zstd.parquet to part-NNNNN.parquet and drop the
+    _SUCCESS marker and checksum files, so that reruns give the same file names and bytes."""
+    names = sorted(os.listdir(directory))
+    parts = [n for n in names if n.startswith("part-") and n.endswith(".parquet")]
+    for n in names:
+        if n.startswith(("_", ".")) or n.endswith(".crc"):
+            os.remove(os.path.join(directory, n))
+    out = []
+    for i, n in enumerate(parts):
+        new = f"part-{i:05d}.parquet"
+        os.replace(os.path.join(directory, n), os.path.join(directory, new))
+        out.append(new)
+    return out
