@@ -24,13 +24,24 @@ OVERWRITE           ?= 0
 MASTER              ?=
 DEMO_OUT            ?= runs/demo
 
-.PHONY: help venv test lint demo kg bench-kg clean
+# ---- Wikipedia corpus ---------------------------------------------------------------------
+SAMPLE_WIKIPEDIA    ?= en=samples/wikipedia/enwiki-sample.xml.bz2 de=samples/wikipedia/dewiki-sample.xml.bz2 \
+                       fr=samples/wikipedia/frwiki-sample.xml.bz2 zh=samples/wikipedia/zhwiki-sample.xml.bz2 \
+                       ja=samples/wikipedia/jawiki-sample.xml.bz2
+WIKIPEDIA           ?= $(SAMPLE_WIKIPEDIA)
+KG                  ?=
+TOP_N               ?= 32000
+PAGE_SECONDS        ?= 10
+
+.PHONY: help venv test lint demo kg corpus bench-kg bench-corpus clean
 
 help:
 	@echo "make demo                 build everything on the embedded sample into DEMO_OUT ($(DEMO_OUT))"
 	@echo "make test                 run the test suite (creates .venv on first use)"
 	@echo "make kg WIKIDATA=<dump> OUT=<dir> [LANGS=en,de] [MAX_REJECT_FRACTION=0.001] [OVERWRITE=1] [MASTER=spark://...]"
+	@echo "make corpus WIKIPEDIA=\"en=<dump> de=<dump>\" KG=<kg dir> OUT=<dir> [TOP_N=32000] [MAX_REJECT_FRACTION=0.001] [PAGE_SECONDS=10] [OVERWRITE=1]"
 	@echo "make bench-kg             knowledge-graph throughput benchmark (writes bench/results/)"
+	@echo "make bench-corpus         corpus throughput vs wikiextractor, and memory as the input grows"
 	@echo "make lint                 ruff"
 	@echo "make venv                 create .venv and install torch + the project with extras"
 	@echo "make clean                remove runs/ and caches (keeps .venv)"
@@ -59,12 +70,24 @@ kg: venv
 	  $(if $(LANGS),--langs $(LANGS)) --max-reject-fraction $(MAX_REJECT_FRACTION) \
 	  $(if $(filter 1 yes true,$(OVERWRITE)),--overwrite) $(if $(MASTER),--master $(MASTER))
 
+corpus: venv
+	@test -n "$(OUT)" || { echo "make corpus: set OUT=<output dir>, e.g. make corpus KG=runs/kg OUT=runs/corpus" >&2; exit 2; }
+	@test -n "$(KG)" || { echo "make corpus: set KG=<dir written by make kg>" >&2; exit 2; }
+	$(PY) jobs/build_corpus.py $(foreach w,$(WIKIPEDIA),--wikipedia $(w)) --kg $(KG) --out $(OUT) \
+	  --top-n $(TOP_N) --max-reject-fraction $(MAX_REJECT_FRACTION) --page-seconds $(PAGE_SECONDS) \
+	  $(if $(filter 1 yes true,$(OVERWRITE)),--overwrite) $(if $(MASTER),--master $(MASTER))
+
 demo: venv
 	$(PY) jobs/build_kg.py --input samples/wikidata/sample-wikidata.json.bz2 --out $(DEMO_OUT)/kg --overwrite
-	@echo "demo: knowledge graph in $(DEMO_OUT)/kg (see $(DEMO_OUT)/kg/_manifest.json)"
+	$(PY) jobs/build_corpus.py $(foreach w,$(SAMPLE_WIKIPEDIA),--wikipedia $(w)) --kg $(DEMO_OUT)/kg \
+	  --out $(DEMO_OUT)/corpus --overwrite
+	@echo "demo: knowledge graph in $(DEMO_OUT)/kg, corpus in $(DEMO_OUT)/corpus (report: $(DEMO_OUT)/corpus/report/report.md)"
 
 bench-kg: venv
 	$(PY) bench/bench_kg.py
+
+bench-corpus: venv
+	$(PY) bench/bench_corpus.py
 
 clean:
 	rm -rf runs .pytest_cache .ruff_cache spark-warehouse metastore_db derby.log

@@ -20,7 +20,7 @@ from kg_pipeline.tables import PartWriter
 
 from .sentences import sentence_of, split_sentences
 from .tables import STAGED
-from .titles import Namespaces, normalize_title
+from .titles import Namespaces
 from .wikitext import wikitext_to_plain
 from .xmldump import PageReject, RawPage, SplitPages, XmlSplit
 
@@ -75,11 +75,11 @@ class CorpusWriters:
             w.abort()
 
 
-def convert_page(page: RawPage, lang: str, namespaces: Namespaces, case_first: bool) -> dict[str, list]:
+def convert_page(page: RawPage, lang: str, namespaces: Namespaces) -> dict[str, list]:
     """Rows (per staging table) of one main-namespace article: plain text, sentences, mentions."""
     plain = wikitext_to_plain(page.text, namespaces)
     spans = split_sentences(plain.text, lang, [(lk.start, lk.end) for lk in plain.links])
-    title = normalize_title(page.title, first_letter_case=case_first)
+    title = namespaces.normalize(page.title)
     rows: dict[str, list] = {"_pages": [(lang, page.page_id, title, plain.text, plain.lead)],
                              "sentences": [], "_mentions": [], "dropped": []}
     for sid, (s, e) in enumerate(spans):
@@ -92,9 +92,7 @@ def convert_page(page: RawPage, lang: str, namespaces: Namespaces, case_first: b
         kind, value = namespaces.classify(lk.target)
         target, reason = None, kind
         if kind == "main":
-            target, reason = normalize_title(value, first_letter_case=case_first), None
-            if not target:
-                target, reason = None, "empty_target"
+            target, reason = (value, None) if value else (None, "same_page")
         off = spans[sid][0]
         rows["_mentions"].append((lang, page.page_id, sid, lk.start - off, lk.end - off, lk.surface, target, reason))
     return rows
@@ -105,8 +103,8 @@ def process_split(split: XmlSplit, namespaces_by_file: dict, case_by_file: dict,
     """Read, convert and write one split. Returns counters and sizes for the manifest."""
     t0 = time.perf_counter()
     lang = split.lang
-    namespaces = Namespaces(lang, namespaces_by_file[split.file_idx])
     case_first = case_by_file[split.file_idx] != "case-sensitive"
+    namespaces = Namespaces(lang, namespaces_by_file[split.file_idx], first_letter_case=case_first)
     c: Counter = Counter()
     w = CorpusWriters(out_dir, split.split_idx)
 
@@ -127,8 +125,7 @@ def process_split(split: XmlSplit, namespaces_by_file: dict, case_by_file: dict,
                     continue
                 target = redirect_target(rec)
                 if target is not None:
-                    w.w["_redirects"].append((lang, normalize_title(rec.title, first_letter_case=case_first),
-                                              normalize_title(target, first_letter_case=case_first)))
+                    w.w["_redirects"].append((lang, namespaces.normalize(rec.title), namespaces.normalize(target)))
                     c[f"redirects.{lang}"] += 1
                     continue
                 if len(rec.text) > max_page_chars:
@@ -136,7 +133,7 @@ def process_split(split: XmlSplit, namespaces_by_file: dict, case_by_file: dict,
                     continue
                 try:
                     with time_limit(page_seconds):
-                        rows = convert_page(rec, lang, namespaces, case_first)
+                        rows = convert_page(rec, lang, namespaces)
                 except PageTimeout:
                     reject(rec.offset, rec.title, "parse_timeout", rec.text)
                     continue
@@ -150,7 +147,8 @@ def process_split(split: XmlSplit, namespaces_by_file: dict, case_by_file: dict,
                 c[f"pages.{lang}"] += 1
                 c[f"sentences.{lang}"] += len(rows["sentences"])
                 c[f"links.{lang}"] += len(rows["_mentions"])
-                c[f"links_dropped.cross_sentence.{lang}"] += len(rows["dropped"])
+                if rows["dropped"]:
+                    c[f"links_dropped.cross_sentence.{lang}"] += len(rows["dropped"])
             truncated = pages.truncated
             owned = pages.owned_bytes
     except KGError as exc:

@@ -133,7 +133,8 @@ class SplitTables:
             w.abort()
 
 
-def write_empty(directory: str, name: str) -> None:
+def write_empty(directory: str, name: str, schema: pa.Schema | None = None) -> None:
     """An empty table still gets one file, so that readers learn its schema."""
     os.makedirs(os.path.join(directory, name), exist_ok=True)
-    pq.write_table(SCHEMAS[name].empty_table(), os.path.join(directory, name, part_name(0)), **PARQUET_OPTS)
+    schema = schema if schema is not None else SCHEMAS[name]
+    pq.write_table(schema.empty_table(), os.path.join(directory, name, part_name(0)), **PARQUET_OPTS)

@@ -1,0 +1,388 @@
+"""Build the Wikipedia corpus: plain text, sentences, mentions resolved to Wikidata, knowledge tasks.
+
+    spark-submit jobs/build_corpus.py --wikipedia en=enwiki.xml.bz2 --wikipedia de=dewiki.xml.bz2 \\
+        --kg runs/kg --out runs/corpus
+    python jobs/build_corpus.py --wikipedia "en=a.xml.bz2 de=b.xml.bz2" --kg runs/kg --out runs/corpus
+
+Pass 1 (one Spark task per split of each dump) converts wikitext to plain text, splits sentences
+and records every link with its exact span. Pass 2 (Spark DataFrames) follows redirects, maps
+titles to QIDs through the KG's sitelinks, and derives entity_docs, candidates, mep_examples and
+oe_examples. Output goes to a temporary directory and is renamed into place on success.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from jobs import _spark  # noqa: E402
+from jobs._output import commit, prepare_out, publish_spark_parts  # noqa: E402
+from kg_pipeline import __version__  # noqa: E402
+from kg_pipeline.errors import ConfigError, InputError, KGError, RejectThresholdError  # noqa: E402
+from kg_pipeline.fsio import list_inputs  # noqa: E402
+
+KG_TABLES = ("entities", "sitelinks", "triples", "properties")
+MAX_REDIRECT_HOPS = 8
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="build_corpus.py",
+        description="Wikipedia XML dumps + a KG directory (from build_kg.py) -> Parquet tables pages, redirects, "
+        "sentences, mentions, entity_docs, candidates, mep_examples, oe_examples, rejects, a report and "
+        "_manifest.json.")
+    p.add_argument("--wikipedia", "-w", action="append", required=True, metavar="[LANG=]PATH",
+                   help="a dump, optionally paired with its language (de=dewiki.xml.bz2); repeatable, or several "
+                   "separated by spaces. Without a pair the language comes from the dump's <dbname>, else from "
+                   "the file name (dewiki-...)")
+    p.add_argument("--kg", required=True, help="the output directory of build_kg.py")
+    p.add_argument("--out", "-o", required=True, help="output directory")
+    p.add_argument("--top-n", type=int, default=32_000, help="size of the candidate list (default 32000)")
+    p.add_argument("--max-reject-fraction", type=float, default=0.001,
+                   help="fail if more than this fraction of pages is rejected (default 0.001)")
+    p.add_argument("--page-seconds", type=float, default=10.0,
+                   help="time limit for converting one page; a slower page is rejected (default 10)")
+    p.add_argument("--split-mb", type=float, default=64.0, help="compressed megabytes per task (default 64)")
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    p.add_argument("--master", default=None, help="Spark master (default local[*] or spark-submit's)")
+    p.add_argument("--ui", action="store_true", help="enable the Spark web UI")
+    return p.parse_args(argv)
+
+
+def dump_args(values: list[str]) -> list[tuple[str | None, str]]:
+    """"de=path", "path", or several of them separated by spaces -> [(lang or None, path)]."""
+    out: list[tuple[str | None, str]] = []
+    for value in values:
+        for item in value.split():
+            lang, sep, path = item.partition("=")
+            out.append((lang, path) if sep and "/" not in lang else (None, item))
+    if not out:
+        raise ConfigError("no dump given: --wikipedia de=dewiki-latest-pages-articles.xml.bz2")
+    return out
+
+
+def check_kg(kg: str) -> str:
+    path = os.path.abspath(kg)
+    missing = [t for t in KG_TABLES if not os.path.isdir(os.path.join(path, t))]
+    if not os.path.isdir(path) or missing or not os.path.exists(os.path.join(path, "_manifest.json")):
+        what = "does not exist" if not os.path.isdir(path) else f"lacks {', '.join(missing) or '_manifest.json'}"
+        raise InputError(f"KG directory {path} {what}: build it first, e.g. make kg WIKIDATA=<dump> OUT={kg}")
+    return path
+
+
+def corpus_task(split: dict, namespaces: dict, cases: dict, stage: str, page_seconds: float) -> dict:
+    from corpus_builder.extract import process_split
+    from corpus_builder.xmldump import XmlSplit
+    from kg_pipeline.reader import raw_sha256
+
+    s = XmlSplit(**split)
+    summary = process_split(s, namespaces, cases, stage, page_seconds=page_seconds)
+    with open(s.path, "rb") as f:
+        summary["raw_sha256"] = raw_sha256(f, s.start, s.end)
+    return summary
+
+
+def _by_prefix(c: Counter, prefix: str) -> dict:
+    n = len(prefix) + 1
+    return dict(sorted((k[n:], v) for k, v in c.items() if k.startswith(prefix + ".")))
+
+
+def resolve(spark, stage: str, kg: str, langs: list[str]):
+    """DataFrames of the published corpus tables (not yet written)."""
+    from pyspark.sql import functions as F
+
+    read = lambda name: spark.read.parquet(os.path.join(stage, name))  # noqa: E731
+    pages_s, redirects_s, mentions_s = read("_pages"), read("_redirects"), read("_mentions")
+    sitelinks = (spark.read.parquet(os.path.join(kg, "sitelinks")).where(F.col("lang").isin(langs))
+                 .groupBy("lang", "title").agg(F.min("qid").alias("qid")))
+
+    # Redirects: one target per title, then follow chains; a chain still open after the hops is a loop.
+    redirects = redirects_s.groupBy("lang", "from_title").agg(F.min("to_title").alias("to_title"))
+    chain = redirects.select("lang", "from_title", F.col("to_title").alias("final"))
+    for _ in range(MAX_REDIRECT_HOPS):
+        step = redirects.select("lang", F.col("from_title").alias("final"), F.col("to_title").alias("next"))
+        chain = (chain.join(step, ["lang", "final"], "left")
+                 .select("lang", "from_title", F.coalesce("next", "final").alias("final")))
+    open_ends = redirects.select("lang", F.col("from_title").alias("final"), F.lit(True).alias("loop"))
+    chain = chain.join(open_ends, ["lang", "final"], "left").fillna(False, ["loop"])
+
+    pages = (pages_s.join(sitelinks, ["lang", "title"], "left")
+             .select("lang", "page_id", "title", "qid", "text", "lead"))
+    titles = pages_s.select("lang", F.col("title").alias("resolved"), F.lit(True).alias("exists")).distinct()
+    m = (mentions_s.join(chain.withColumnRenamed("from_title", "target_title"), ["lang", "target_title"], "left")
+         .withColumn("resolved", F.coalesce("final", "target_title")))
+    m = (m.join(sitelinks.withColumnRenamed("title", "resolved"), ["lang", "resolved"], "left")
+         .join(titles, ["lang", "resolved"], "left"))
+    reason = (F.when(F.col("unresolved_reason").isNotNull(), F.col("unresolved_reason"))
+              .when(F.col("loop"), F.lit("redirect_loop"))
+              .when(F.col("qid").isNotNull(), F.lit(None))
+              .when(F.col("exists"), F.lit("no_sitelink"))
+              .otherwise(F.lit("red_link")))
+    mentions = m.select("lang", "page_id", "sentence_id", "start", "end", "surface", "target_title",
+                        F.when(F.col("loop"), F.lit(None)).otherwise(F.col("qid")).alias("qid"),
+                        reason.alias("unresolved_reason"))
+    return pages, redirects, mentions
+
+
+def knowledge_tables(spark, kg: str, langs: list[str], pages, sentences, mentions, top_n: int):
+    from pyspark.sql import functions as F
+    from pyspark.sql.window import Window
+
+    linked = mentions.where(F.col("qid").isNotNull())
+    candidates = (linked.groupBy("qid").agg(F.count("*").alias("mentions"), F.countDistinct("lang").alias("langs"))
+                  .orderBy(F.desc("mentions"), "qid").limit(top_n))
+    candidates = candidates.withColumn("rank", F.row_number().over(Window.orderBy(F.desc("mentions"), "qid")))
+
+    linked_qids = linked.select("qid").distinct()
+    wiki = (pages.where(F.col("qid").isNotNull() & (F.length("lead") > 0))
+            .groupBy("qid", "lang").agg(F.min_by("lead", "page_id").alias("text"))
+            .join(linked_qids, "qid").withColumn("source", F.lit("wikipedia")))
+    ents = spark.read.parquet(os.path.join(kg, "entities")).select("qid", "labels", "descriptions").join(linked_qids, "qid")
+    lang_col = F.explode(F.array(*[F.lit(x) for x in langs])).alias("lang")
+    kgdocs = (ents.select("qid", "labels", "descriptions", lang_col)
+              .select("qid", "lang", F.element_at("labels", F.col("lang")).alias("label"),
+                      F.element_at("descriptions", F.col("lang")).alias("desc"))
+              .where(F.col("label").isNotNull())
+              .select("qid", "lang", F.when(F.col("desc").isNotNull(), F.concat_ws(": ", "label", "desc"))
+                      .otherwise(F.col("label")).alias("text"), F.lit("wikidata").alias("source")))
+    entity_docs = wiki.unionByName(kgdocs.join(wiki.select("qid", "lang"), ["qid", "lang"], "left_anti"))
+
+    mep = (linked.join(candidates.select("qid"), "qid")
+           .join(sentences, ["lang", "page_id", "sentence_id"])
+           .select("lang", "page_id", "sentence_id", "text", "start", "end", "surface", "qid"))
+
+    doc_qids = entity_docs.select("qid").distinct()
+    triples = (spark.read.parquet(os.path.join(kg, "triples"))
+               .join(doc_qids.withColumnRenamed("qid", "subject"), "subject")
+               .join(doc_qids.withColumnRenamed("qid", "object"), "object"))
+    q_langs = entity_docs.select(F.col("qid").alias("subject"), "lang")
+    props = spark.read.parquet(os.path.join(kg, "properties")).select(F.col("pid").alias("property"), "labels")
+    first = Window.partitionBy("qid", "lang").orderBy("page_id", "sentence_id", "start")
+    context = (linked.withColumn("n", F.row_number().over(first)).where(F.col("n") == 1)
+               .join(sentences, ["lang", "page_id", "sentence_id"])
+               .select(F.col("qid").alias("subject"), "lang", F.col("text").alias("context"),
+                       F.col("start").alias("context_start"), F.col("end").alias("context_end")))
+    oe = (triples.join(q_langs, "subject").join(props, "property", "left")
+          .select("subject", "property", "object", "lang",
+                  F.coalesce(F.element_at("labels", F.col("lang")), F.element_at("labels", F.lit("en")),
+                             F.col("property")).alias("relation_label"))
+          .join(context, ["subject", "lang"], "left")
+          .select("subject", "property", "object", "lang", "relation_label", "context", "context_start", "context_end"))
+    return entity_docs, candidates.select("qid", "mentions", "langs", "rank"), mep, oe
+
+
+def write_table(df, path: str, order: list[str]) -> None:
+    df.orderBy(*order).write.option("compression", "zstd").parquet(path)
+    publish_spark_parts(path)
+
+
+def build(spark, args, dumps: list, tmp: str, kg: str) -> dict:
+    from corpus_builder.xmldump import plan_xml_splits
+
+    sc = spark.sparkContext
+    t_start = time.perf_counter()
+    splits = plan_xml_splits(dumps, int(args.split_mb * 2**20))
+    langs = sorted({d.lang for d in dumps})
+    namespaces = {i: d.namespaces for i, d in enumerate(dumps)}
+    cases = {i: d.case for i, d in enumerate(dumps)}
+    stage = os.path.join(tmp, "_stage")
+    print(f"build_corpus: {len(dumps)} dump(s) in {len(langs)} language(s) ({', '.join(langs)}), "
+          f"{sum(d.size for d in dumps) / 2**20:,.1f} MiB, {len(splits)} split(s) [{sc.master}]", file=sys.stderr)
+
+    t0 = time.perf_counter()
+    page_seconds = args.page_seconds
+    summaries = _spark.run_tasks(sc, [s.as_dict() for s in splits],
+                                 lambda s: corpus_task(s, namespaces, cases, stage, page_seconds), "pages")
+    t_parse = _spark.since(t0)
+    c: Counter = Counter()
+    for s in summaries:
+        c.update(s["counters"])
+    n_pages = sum(_by_prefix(c, "pages").values())
+    rejects = sum(_by_prefix(c, "rejects").values())
+    cores = sc.defaultParallelism
+    pps = n_pages / t_parse if t_parse else 0.0
+    print(f"build_corpus: {n_pages:,} articles, {sum(_by_prefix(c, 'sentences').values()):,} sentences, "
+          f"{sum(_by_prefix(c, 'links').values()):,} links in {t_parse:.1f} s: {pps:,.1f} pages/s, "
+          f"{pps / cores:,.1f} per core; {rejects:,} rejected", file=sys.stderr)
+    truncated = sorted({dumps[s["file_idx"]].path for s in summaries if s["truncated"]})
+    for path in truncated:
+        print(f"build_corpus: warning: {path} ends in the middle of a page (cut off); the pages before the cut "
+              "were kept and the broken page is in rejects", file=sys.stderr)
+    fraction = rejects / c["pages_read"] if c["pages_read"] else 0.0
+    if fraction > args.max_reject_fraction:
+        reasons = ", ".join(f"{k}: {v:,}" for k, v in _by_prefix(c, "rejects").items())
+        raise RejectThresholdError(
+            f"{rejects:,} of {c['pages_read']:,} pages were rejected ({fraction:.4%} > MAX_REJECT_FRACTION="
+            f"{args.max_reject_fraction}); reasons: {reasons}. Raise MAX_REJECT_FRACTION to keep the good pages")
+
+    from corpus_builder.tables import STAGED
+    from kg_pipeline.tables import write_empty
+
+    for name, schema in STAGED.items():
+        if not os.path.isdir(os.path.join(stage, name)):
+            write_empty(stage, name, schema)
+
+    t1 = time.perf_counter()
+    from pyspark.sql import functions as F
+
+    pages, redirects, mentions = resolve(spark, stage, kg, langs)
+    mentions = mentions.cache()
+    sentences = spark.read.parquet(os.path.join(stage, "sentences"))
+    entity_docs, candidates, mep, oe = knowledge_tables(spark, kg, langs, pages, sentences, mentions, args.top_n)
+    base, bases = 0, {}
+    prev = None
+    for s in summaries:
+        if s["file_idx"] != prev:
+            base, prev = 0, s["file_idx"]
+        bases[s["split_idx"]] = (dumps[s["file_idx"]].path, base)
+        base += s["owned_bytes"]
+    base_df = spark.createDataFrame([(k, v[0], v[1]) for k, v in bases.items()], "split_idx int, source string, base long")
+    rejects_df = (spark.read.parquet(os.path.join(stage, "_rejects_local")).join(F.broadcast(base_df), "split_idx")
+                  .select("source", (F.col("base") + F.col("offset")).alias("offset"), "title", "reason", "excerpt"))
+    tables = {
+        "pages": (pages.select("lang", "page_id", "title", "qid", "text"), ["lang", "page_id"]),
+        "redirects": (redirects, ["lang", "from_title"]),
+        "sentences": (sentences, ["lang", "page_id", "sentence_id"]),
+        "mentions": (mentions, ["lang", "page_id", "sentence_id", "start"]),
+        "entity_docs": (entity_docs, ["qid", "lang"]),
+        "candidates": (candidates, ["rank"]),
+        "mep_examples": (mep, ["lang", "page_id", "sentence_id", "start"]),
+        "oe_examples": (oe, ["subject", "property", "object", "lang"]),
+        "rejects": (rejects_df, ["source", "offset"]),
+    }
+    for name, (df, order) in tables.items():
+        write_table(df, os.path.join(tmp, name), order)
+    t_resolve = _spark.since(t1)
+
+    stats = collect_stats(spark, tmp, F)
+    shutil.rmtree(stage, ignore_errors=True)
+    by_file: dict[int, list] = {}
+    for s in summaries:
+        by_file.setdefault(s["file_idx"], []).append(s["raw_sha256"])
+    import pyarrow
+    import pyspark
+
+    manifest = {
+        "job": "build_corpus",
+        "schema_version": 1,
+        "inputs": [d.as_dict() | ({"sha256": h[0]} if len(h) == 1 else {
+            "sha256_of_splits": hashlib.sha256("".join(h).encode()).hexdigest(),
+            "split_bytes": int(args.split_mb * 2**20)}) for d, h in ((d, by_file.get(i, [])) for i, d in enumerate(dumps))],
+        "kg": {"path": kg, "manifest_sha256": hashlib.sha256(Path(kg, "_manifest.json").read_bytes()).hexdigest()},
+        "config": {"top_n": args.top_n, "max_reject_fraction": args.max_reject_fraction,
+                   "page_seconds": args.page_seconds, "split_mb": args.split_mb, "languages": langs},
+        "tables": stats["tables"],
+        "per_lang": {
+            "pages": _by_prefix(c, "pages"), "redirects": _by_prefix(c, "redirects"),
+            "sentences": _by_prefix(c, "sentences"), "links": _by_prefix(c, "links"),
+            "links_dropped_cross_sentence": _by_prefix(c, "links_dropped.cross_sentence"),
+            "links_resolved": stats["resolved"], "unresolved_reasons": stats["unresolved"],
+        },
+        "skipped": {"pages_other_namespaces": _by_prefix(c, "skipped")},
+        "rejects": {"count": rejects, "pages_read": c["pages_read"], "fraction": fraction,
+                    "max_fraction": args.max_reject_fraction, "by_reason": _by_prefix(c, "rejects"),
+                    "truncated_inputs": truncated},
+        "mentions_per_entity": stats["freq_of_freq"],
+        "versions": {"xlkit": __version__, "python": platform.python_version(), "pyspark": pyspark.__version__,
+                     "pyarrow": pyarrow.__version__, "java": _spark.java_version(_spark.check_java())},
+        "durations_s": {"pages": t_parse, "resolve_and_write": t_resolve, "total": _spark.since(t_start)},
+        "throughput": {"cores": cores, "pages_per_s": round(pps, 2), "pages_per_s_per_core": round(pps / cores, 2)},
+    }
+    with open(os.path.join(tmp, "_manifest.json"), "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    from corpus_builder.report import write_report
+
+    write_report(manifest, os.path.join(tmp, "report"))
+    return manifest
+
+
+def collect_stats(spark, tmp: str, F) -> dict:
+    """Small aggregates of the written tables for the manifest and the report."""
+    read = lambda name: spark.read.parquet(os.path.join(tmp, name))  # noqa: E731
+    tables = {}
+    for name in ("pages", "redirects", "sentences", "mentions", "entity_docs", "candidates", "mep_examples",
+                 "oe_examples", "rejects"):
+        df = read(name)
+        if "lang" in df.columns:
+            by_lang = {r["lang"]: r["count"] for r in df.groupBy("lang").count().collect()}
+            tables[name] = {"rows": sum(by_lang.values()), "by_lang": dict(sorted(by_lang.items()))}
+        else:
+            tables[name] = {"rows": df.count()}
+    m = read("mentions")
+    resolved = {r["lang"]: r["n"] for r in m.where(F.col("qid").isNotNull()).groupBy("lang")
+                .agg(F.count("*").alias("n")).collect()}
+    unresolved: dict[str, dict[str, int]] = {}
+    for r in m.where(F.col("qid").isNull()).groupBy("lang", "unresolved_reason").count().collect():
+        unresolved.setdefault(r["lang"], {})[r["unresolved_reason"]] = r["count"]
+    fof = (m.where(F.col("qid").isNotNull()).groupBy("qid").count()
+           .groupBy(F.col("count").alias("mentions")).agg(F.count("*").alias("entities")).collect())
+    return {"tables": tables, "resolved": dict(sorted(resolved.items())),
+            "unresolved": {k: dict(sorted(v.items())) for k, v in sorted(unresolved.items())},
+            "freq_of_freq": {str(r["mentions"]): r["entities"] for r in sorted(fof, key=lambda r: r["mentions"])}}
+
+
+def resolve_dumps(pairs: list[tuple[str | None, str]]) -> list:
+    from corpus_builder.xmldump import inspect_dump
+
+    dumps = []
+    for lang, path in pairs:
+        try:
+            files = list_inputs(path)
+        except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+            raise InputError(f"cannot read dump: {exc}") from None
+        dumps += [inspect_dump(f.path, f.size, lang) for f in files]
+    return dumps
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    tmp = None
+    try:
+        if not 0.0 <= args.max_reject_fraction <= 1.0:
+            raise ConfigError(f"MAX_REJECT_FRACTION={args.max_reject_fraction} is outside [0, 1]")
+        if args.top_n < 1:
+            raise ConfigError(f"--top-n {args.top_n}: use a positive number, e.g. 32000")
+        dumps = resolve_dumps(dump_args(args.wikipedia))
+        kg = check_kg(args.kg)
+        out, tmp = prepare_out(args.out, args.overwrite)
+        _spark.check_java()
+        spark = _spark.make_session("xlkit-build-corpus", args.master, shuffle_partitions=8, ui=args.ui)
+        spark.conf.set("spark.sql.parquet.compression.codec", "zstd")
+        os.makedirs(tmp)
+        try:
+            manifest = build(spark, args, dumps, tmp, kg)
+        except Exception as exc:
+            if isinstance(exc, KGError):
+                raise
+            if type(exc).__name__ in ("Py4JJavaError", "PythonException", "SparkException") or "XLKIT-ERROR" in str(exc):
+                raise KGError(_spark.spark_error_message(exc)) from None
+            raise
+        commit(tmp, out)
+        tmp = None
+        t = manifest["tables"]
+        print("\n".join(f"{name:<14}{t[name]['rows']:>12,}" for name in t), file=sys.stderr)
+        print(f"build_corpus: wrote {out} (report: {out}/report/report.md) in {manifest['durations_s']['total']:.1f} s",
+              file=sys.stderr)
+        return 0
+    except KGError as exc:
+        print(f"build_corpus: error: {exc.user_message()}", file=sys.stderr)
+        return exc.exit_code
+    finally:
+        if tmp and os.path.exists(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
