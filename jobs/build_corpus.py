@@ -107,18 +107,21 @@ def resolve(spark, stage: str, kg: str, langs: list[str]):
     sitelinks = (spark.read.parquet(os.path.join(kg, "sitelinks")).where(F.col("lang").isin(langs))
                  .groupBy("lang", "title").agg(F.min("qid").alias("qid")))
 
-    # Redirects: one target per title, then follow chains; a chain still open after the hops is a loop.
-    redirects = redirects_s.groupBy("lang", "from_title").agg(F.min("to_title").alias("to_title"))
-    chain = redirects.select("lang", "from_title", F.col("to_title").alias("final"))
+    # Redirects: one target per title, then follow chains until none moves; a chain that still
+    # ends on a redirect after MAX_REDIRECT_HOPS is a loop.
+    redirects = redirects_s.groupBy("lang", "from_title").agg(F.min("to_title").alias("to_title")).cache()
+    step = redirects.select("lang", F.col("from_title").alias("final"), F.col("to_title").alias("next"))
+    chain = redirects.select("lang", "from_title", F.col("to_title").alias("final")).localCheckpoint()
     for _ in range(MAX_REDIRECT_HOPS):
-        step = redirects.select("lang", F.col("from_title").alias("final"), F.col("to_title").alias("next"))
+        if chain.join(step, ["lang", "final"], "left_semi").limit(1).count() == 0:
+            break
         chain = (chain.join(step, ["lang", "final"], "left")
-                 .select("lang", "from_title", F.coalesce("next", "final").alias("final")))
+                 .select("lang", "from_title", F.coalesce("next", "final").alias("final")).localCheckpoint())
     open_ends = redirects.select("lang", F.col("from_title").alias("final"), F.lit(True).alias("loop"))
     chain = chain.join(open_ends, ["lang", "final"], "left").fillna(False, ["loop"])
 
     pages = (pages_s.join(sitelinks, ["lang", "title"], "left")
-             .select("lang", "page_id", "title", "qid", "text", "lead"))
+             .select("lang", "page_id", "title", "qid", "text", "lead")).cache()
     titles = pages_s.select("lang", F.col("title").alias("resolved"), F.lit(True).alias("exists")).distinct()
     m = (mentions_s.join(chain.withColumnRenamed("from_title", "target_title"), ["lang", "target_title"], "left")
          .withColumn("resolved", F.coalesce("final", "target_title")))
@@ -129,7 +132,10 @@ def resolve(spark, stage: str, kg: str, langs: list[str]):
               .when(F.col("qid").isNotNull(), F.lit(None))
               .when(F.col("exists"), F.lit("no_sitelink"))
               .otherwise(F.lit("red_link")))
+    # resolved_title (the title after following redirects) extends DESIGN.md's columns: it makes a
+    # redirect's effect visible even where the KG has no sitelink for the target.
     mentions = m.select("lang", "page_id", "sentence_id", "start", "end", "surface", "target_title",
+                        F.when(F.col("target_title").isNotNull(), F.col("resolved")).alias("resolved_title"),
                         F.when(F.col("loop"), F.lit(None)).otherwise(F.col("qid")).alias("qid"),
                         reason.alias("unresolved_reason"))
     return pages, redirects, mentions
@@ -262,7 +268,9 @@ def build(spark, args, dumps: list, tmp: str, kg: str) -> dict:
         "rejects": (rejects_df, ["source", "offset"]),
     }
     for name, (df, order) in tables.items():
+        t_w = time.perf_counter()
         write_table(df, os.path.join(tmp, name), order)
+        print(f"build_corpus: wrote {name} in {_spark.since(t_w):.1f} s", file=sys.stderr)
     t_resolve = _spark.since(t1)
 
     stats = collect_stats(spark, tmp, F)

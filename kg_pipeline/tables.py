@@ -34,6 +34,8 @@ SCHEMAS = {"entities": ENTITIES, "sitelinks": SITELINKS, "triples": TRIPLES, "pr
 PUBLISHED = ("entities", "sitelinks", "triples", "properties", "rejects")
 
 ROW_GROUP_ROWS = 64_000
+ROW_GROUP_BYTES = 96 << 20   # Arrow bytes buffered before a row group is written
+BATCH_ROWS = 1024            # Python rows turned into a compact Arrow batch at a time
 PARQUET_OPTS = {"compression": "zstd", "write_statistics": True}
 
 
@@ -42,10 +44,12 @@ def part_name(split_idx: int) -> str:
 
 
 class PartWriter:
-    """Buffers rows for one table of one split and writes row groups of ROW_GROUP_ROWS rows.
+    """Buffers rows for one table of one split and writes row groups of up to ROW_GROUP_ROWS rows.
 
-    The file appears under its final name only when closed (write, then rename), so a killed or
-    retried task never leaves a half-written part behind.
+    Rows are held as Python objects only BATCH_ROWS at a time, then as Arrow batches, so memory
+    stays near ROW_GROUP_BYTES even for large Wikidata entities. The file appears under its final
+    name only when closed (write, then rename), so a killed or retried task never leaves a
+    half-written part behind.
     """
 
     def __init__(self, directory: str, name: str, schema: pa.Schema, split_idx: int, attempt: str):
@@ -54,6 +58,9 @@ class PartWriter:
         self.schema = schema
         self.cols: dict[str, list] = {f.name: [] for f in schema}
         self.rows = 0
+        self.batches: list[pa.RecordBatch] = []
+        self.buffered_rows = 0
+        self.buffered_bytes = 0
         self.total = 0
         self._writer: pq.ParquetWriter | None = None
 
@@ -61,25 +68,35 @@ class PartWriter:
         for col, value in zip(self.cols.values(), values, strict=True):
             col.append(value)
         self.rows += 1
-        if self.rows >= ROW_GROUP_ROWS:
+        if self.rows >= BATCH_ROWS:
+            self._to_arrow()
+
+    def _to_arrow(self) -> None:
+        if not self.rows:
+            return
+        batch = pa.RecordBatch.from_arrays(
+            [pa.array(self.cols[f.name], type=f.type) for f in self.schema], schema=self.schema)
+        self.batches.append(batch)
+        self.buffered_rows += batch.num_rows
+        self.buffered_bytes += batch.nbytes
+        self.cols = {f.name: [] for f in self.schema}
+        self.rows = 0
+        if self.buffered_rows >= ROW_GROUP_ROWS or self.buffered_bytes >= ROW_GROUP_BYTES:
             self._flush()
 
     def _flush(self) -> None:
-        if not self.rows:
+        if not self.batches:
             return
-        table = pa.Table.from_arrays(
-            [pa.array(self.cols[f.name], type=f.type) for f in self.schema], schema=self.schema
-        )
         if self._writer is None:
             os.makedirs(os.path.dirname(self.tmp), exist_ok=True)
             self._writer = pq.ParquetWriter(self.tmp, self.schema, **PARQUET_OPTS)
-        self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
-        self.total += self.rows
-        self.cols = {f.name: [] for f in self.schema}
-        self.rows = 0
+        self._writer.write_table(pa.Table.from_batches(self.batches, self.schema), row_group_size=ROW_GROUP_ROWS)
+        self.total += self.buffered_rows
+        self.batches, self.buffered_rows, self.buffered_bytes = [], 0, 0
 
     def close(self) -> int:
         """Commit the part; return its row count (no file is written for zero rows)."""
+        self._to_arrow()
         self._flush()
         if self._writer is not None:
             self._writer.close()
