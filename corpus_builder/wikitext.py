@@ -147,10 +147,11 @@ _URL_PROTOCOLS = (
     "matrix:|mms://|news:|nntp://|redis://|sftp://|sip:|sips:|sms:|ssh://|svn://|tel:|telnet://|"
     "urn:|worldwind://|xmpp:|//")
 #: MediaWiki's ``Parser::EXT_LINK_BRACKETED``: ``[url label]``; the label cannot hold ``]`` or a
-#: newline. Applied after the wikilinks were replaced, as MediaWiki does.
+#: newline, nor (unlike MediaWiki, to stay linear on unclosed brackets) ``[``. Applied after the
+#: wikilinks were replaced, as MediaWiki does, so a wikilink inside a label stays a link.
 _EXT_LINK = re.compile(
     r"\[(?:" + _URL_PROTOCOLS + r")[^\]\[<>\"\x00-\x20\x7f\s\ufffd\U000F0000-\U0010FFFF]+"
-    r"\s*([^\]\x00-\x08\x0a-\x1f\ufffd]*?)\]", re.IGNORECASE)
+    r"\s*([^\[\]\x00-\x08\x0a-\x1f\ufffd]*)\]", re.IGNORECASE)
 _HTML_TAG = re.compile(
     r"</?(" + "|".join(sorted(KEEP_CONTENT_TAGS, key=len, reverse=True)) + r")(?=[\s/>])[^<>]{0,2000}>",
     re.IGNORECASE)

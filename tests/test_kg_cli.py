@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 from conftest import ROOT, SAMPLE_DUMP
-
 from jobs import build_kg
 
 

@@ -8,10 +8,10 @@ import sys
 import psutil
 import pyarrow.parquet as pq
 import pytest
-from conftest import ROOT
-from spark_cluster import java_available, spark_env, standalone_cluster
 
+from conftest import ROOT
 from jobs import build_kg
+from spark_cluster import java_available, spark_env, standalone_cluster
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.spark]
 

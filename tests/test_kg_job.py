@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import SAMPLE_DUMP
 
+from conftest import SAMPLE_DUMP
 from jobs import build_kg
 
 pytestmark = pytest.mark.spark

@@ -108,11 +108,11 @@ def test_bz2_stream_cut_keeps_complete_blocks(tmp_path):
 
 
 def test_bad_page_xml_is_rejected_with_title(tmp_path):
-    doc = ('<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/">\n<siteinfo><dbname>enwiki</dbname>'
-           '</siteinfo>\n<page><title>Good</title><ns>0</ns><id>1</id><revision><text>ok</text></revision></page>\n'
-           '<page><title>Broken &amp; bad</title><ns>0</ns><id>2</id><revision><text>a < b</text></revision></page>\n'
-           '<page><title>After</title><ns>0</ns><id>3</id><revision><text>fine</text></revision></page>\n'
-           '</mediawiki>\n').encode()
+    doc = (b'<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/">\n<siteinfo><dbname>enwiki</dbname>'
+           b'</siteinfo>\n<page><title>Good</title><ns>0</ns><id>1</id><revision><text>ok</text></revision></page>\n'
+           b'<page><title>Broken &amp; bad</title><ns>0</ns><id>2</id><revision><text>a < b</text></revision></page>\n'
+           b'<page><title>After</title><ns>0</ns><id>3</id><revision><text>fine</text></revision></page>\n'
+           b'</mediawiki>\n')
     p = tmp_path / "x.xml"
     p.write_bytes(doc)
     _, pages, rejects, truncated = read_all(p)
