@@ -297,7 +297,7 @@ class Namespaces:
     header's names, the built-in localized names of ``lang`` and the aliases. The name written
     back by :meth:`normalize` is the header's name, except where the header says what an enwiki
     header says and a built-in localized name exists (the English-header quirk): then the
-    localized name; for namespaces in neither, the English canonical name.
+    localized name; for namespaces in neither, the enwiki name (``Wikipedia`` for the project).
     ``first_letter_case`` defaults to ``True`` (``<case>first-letter</case>``).
     """
 
@@ -307,7 +307,7 @@ class Namespaces:
         self.first_letter_case = first_letter_case
         local = LOCALIZED_NAMESPACES.get(lang, {})
         header = {int(k): v for k, v in (siteinfo or {}).items() if int(k) != 0 and v}
-        self.names: dict[int, str] = dict(ENGLISH_NAMESPACES)
+        self.names: dict[int, str] = dict(_ENWIKI_HEADER)
         for ns, names in local.items():
             self.names[ns] = names[0]
         for ns, name in header.items():

@@ -16,11 +16,13 @@ How it works, in four passes over the page (none of them re-parses the whole pag
    ``-{...}-`` converter markup is replaced by its first variant. Behaviour switches
    (``__NOTOC__``, localized ones such as ``__目次非表示__``: any ``__X__`` whose X has no lower-case
    letter) are removed.
-2. **wikitextparser** (:func:`wikitextparser.parse`) on what is left, which is much smaller than
-   the page: its ``wikilinks`` (nested ones included, so that a file's caption goes with the
-   file) and ``external_links``. Links to files, categories and other languages are dropped
-   with their captions; other internal links keep their anchor text and become :class:`Link`
-   records; ``[url label]`` keeps the label only and ``[url]`` disappears; bare URLs stay.
+2. **Links**: wikitextparser (:func:`wikitextparser.parse`) runs once, on what is left (much
+   smaller than the page), for its ``wikilinks``, nested ones included, so that a file's
+   caption goes with the file. Links to files, categories and other languages are dropped with
+   their captions; other internal links keep their anchor text (plus the link trail) and become
+   :class:`Link` records. Then external links, found with MediaWiki's own regex (wikitextparser's
+   ``external_links`` cost more than the rest of the conversion): ``[url label]`` keeps the
+   label only, ``[url]`` disappears, bare URLs stay.
 3. **Inline markup**: the markup of HTML tags is removed and their text kept (``<br>`` is a
    space); bold and italic quotes are removed (2, 3 or 5 apostrophes vanish, 4 leave one, more
    than 5 leave the surplus; MediaWiki's balancing of unpaired ``'''`` is not imitated).
@@ -60,10 +62,11 @@ Choices to know:
 * At most 65,534 links per page get a Link record (later ones keep their text only), and at most
   65,000 ``<nowiki>`` blocks keep their content.
 
-A page for which wikitextparser's own scanner raises is converted with a regex-only fallback
-(:func:`_fallback_links`); no such input is known, and the fallback is only entered for the
-exception types wikitextparser can raise on malformed spans (``ValueError``, ``IndexError``,
-``TypeError``).
+A page for which wikitextparser's own scanner raises is converted with a fallback that finds
+the links by plain bracket matching (:func:`_fallback_links`); no such input is known (the
+property tests feed it hostile token soups), and the fallback is entered only for the exception
+types wikitextparser can raise on malformed spans (``ValueError``, ``IndexError``,
+``TypeError``), never for a bug of this module.
 """
 
 from __future__ import annotations
@@ -140,6 +143,7 @@ _VARIANT_SPLIT = re.compile(r";\s*[a-z]{2,3}(?:-[a-zA-Z]{2,5})*\s*:")
 VARIANT_LANGS = frozenset("zh gan wuu sr sh kk ku tg uz shi crh ban iu ike tly zgh".split())
 
 # --- pass 2/3: links and inline markup -------------------------------------------------------
+_BRACKETS = re.compile(r"\[\[|\]\]")
 _INNER_LINK = re.compile(r"\[\[([^\[\]|]*)(?:\|([^\[\]]*))?\]\]")
 _INNER_EXTLINK = re.compile(r"\[(?:[a-zA-Z][a-zA-Z0-9+.\-]*:)?//[^\s\]]*\s*([^\]]*)\]")
 _URL_PROTOCOLS = (
@@ -352,23 +356,48 @@ def _expand_nowikis(text: str, nowikis: list[str]) -> str:
 def _link_ops(text: str, namespaces: Namespaces, nowikis: list[str],
               targets: list[str]) -> list[tuple[int, int, str]]:
     """Replacements for the outermost wikilinks of ``text``, found by wikitextparser."""
-    spans = [(*w.span, w) for w in wtp.parse(text).wikilinks]
-    spans.sort(key=lambda s: (s[0], -s[1]))
+    try:
+        found = [(*w.span, w.target, w.text) for w in wtp.parse(text).wikilinks]
+    except (ValueError, IndexError, TypeError):     # see the module docstring
+        return _fallback_links(text, namespaces, nowikis, targets)
+    found.sort(key=lambda f: (f[0], -f[1]))
     ops: list[tuple[int, int, str]] = []
     covered = 0
-    for start, end, link in spans:
+    for start, end, target, label in found:
         if start < covered:
             continue
-        op = _wikilink_op(text, start, end, link, namespaces, nowikis, targets)
+        op = _wikilink_op(text, start, end, target, label, namespaces, nowikis, targets)
         if op is not None:
             ops.append(op)
             covered = op[1]
     return ops
 
 
-def _wikilink_op(text: str, start: int, end: int, link: wtp.WikiLink, namespaces: Namespaces,
-                 nowikis: list[str], targets: list[str]) -> tuple[int, int, str] | None:
-    raw_target = link.target.replace(_BLOCK, "")
+def _fallback_links(text: str, namespaces: Namespaces, nowikis: list[str],
+                    targets: list[str]) -> list[tuple[int, int, str]]:
+    """The outermost ``[[...]]`` by bracket matching, for a page wikitextparser cannot scan."""
+    stack: list[int] = []
+    ops: list[tuple[int, int, str]] = []
+    for m in _BRACKETS.finditer(text):
+        if m.group() == "[[":
+            stack.append(m.start())
+        elif stack:
+            start = stack.pop()
+            if stack or (ops and start < ops[-1][1]):
+                continue
+            target, bar, label = text[start + 2:m.start()].partition("|")
+            op = _wikilink_op(text, start, m.end(), target, label if bar else None,
+                              namespaces, nowikis, targets)
+            if op is not None:
+                ops.append(op)
+    return ops
+
+
+def _wikilink_op(text: str, start: int, end: int, raw_target: str, label: str | None,
+                 namespaces: Namespaces, nowikis: list[str],
+                 targets: list[str]) -> tuple[int, int, str] | None:
+    """The replacement of the link ``text[start:end]`` (and of its trail), or None if invalid."""
+    raw_target = raw_target.replace(_BLOCK, "")
     if _NOWIKI_RE.search(raw_target):
         raw_target = _expand_nowikis(raw_target, nowikis)
     target = raw_target.strip()
@@ -378,7 +407,6 @@ def _wikilink_op(text: str, start: int, end: int, link: wtp.WikiLink, namespaces
     colon = target.startswith(":")
     if kind in ("file", "category") or (kind == "interlanguage" and not colon):
         return (start, end, _BLOCK)
-    label = link.text
     if not label:       # no pipe, or the empty label of an unexpanded pipe trick
         label = target[1:].lstrip() if colon else target
     trail_end = _trail(text, end)
@@ -387,31 +415,6 @@ def _wikilink_op(text: str, start: int, end: int, link: wtp.WikiLink, namespaces
         return (start, trail_end, anchor)
     targets.append(target)
     return (start, trail_end, chr(_OPEN0 + len(targets) - 1) + anchor + _CLOSE)
-
-
-def _fallback_links(text: str, namespaces: Namespaces, nowikis: list[str],
-                    targets: list[str]) -> list[tuple[int, int, str]]:
-    """Regex-only link handling for a page that wikitextparser cannot scan (none is known)."""
-    ops: list[tuple[int, int, str]] = []
-    for m in _INNER_LINK.finditer(text):
-        target = m.group(1).replace(_BLOCK, "").strip()
-        if not target.lstrip(":").strip() or _BAD_TARGET.search(target):
-            continue
-        kind, _ = namespaces.classify(target)
-        if kind in ("file", "category") or (kind == "interlanguage" and not target.startswith(":")):
-            ops.append((m.start(), m.end(), _BLOCK))
-            continue
-        label = m.group(2) or (target[1:].lstrip() if target.startswith(":") else target)
-        trail_end = _trail(text, m.end())
-        anchor = _flatten(label) + text[m.end():trail_end]
-        if ops and ops[-1][1] > m.start():
-            continue
-        if len(targets) >= _MAX_LINKS:
-            ops.append((m.start(), trail_end, anchor))
-        else:
-            targets.append(target)
-            ops.append((m.start(), trail_end, chr(_OPEN0 + len(targets) - 1) + anchor + _CLOSE))
-    return ops
 
 
 def _apply(text: str, ops: list[tuple[int, int, str]]) -> str:
@@ -544,12 +547,7 @@ def wikitext_to_plain(wikitext: str, namespaces: Namespaces) -> PlainPage:
         text = _SWITCH.sub(_drop_switch, text)
     targets: list[str] = []
     if "[" in text:
-        try:
-            ops = _link_ops(text, namespaces, nowikis, targets)
-        except (ValueError, IndexError, TypeError):
-            targets.clear()
-            ops = _fallback_links(text, namespaces, nowikis, targets)
-        text = _apply(text, ops)
+        text = _apply(text, _link_ops(text, namespaces, nowikis, targets))
         if "[" in text:
             text = _EXT_LINK.sub(r"\1", text)
     if "<" in text:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import bz2
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from unittest import mock
 
 import pytest
-from conftest import SHARED_DATA, require
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import SHARED_DATA, require
 from corpus_builder.titles import Namespaces
 from corpus_builder.wikitext import Link, PlainPage, wikitext_to_plain
 
@@ -229,6 +230,15 @@ def test_hostile_input_never_raises_and_spans_are_exact(wikitext, lang):
     assert_invariants(wikitext_to_plain(wikitext, NS[lang]))
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(HOSTILE_TOKENS) | st.text(max_size=4), max_size=60).map("".join))
+def test_hostile_input_through_the_regex_fallback(wikitext):
+    import corpus_builder.wikitext as wikitext_module
+
+    with mock.patch.object(wikitext_module.wtp, "parse", side_effect=ValueError("simulated")):
+        assert_invariants(wikitext_to_plain(wikitext, NS["en"]))
+
+
 WORDS = st.text(alphabet="abcxyzéßБерлин東京ベ", min_size=1, max_size=8)
 
 
@@ -327,3 +337,24 @@ def test_every_page_of_the_real_samples_keeps_the_invariants():
                 elif tag == "page":
                     elem.clear()
     assert count > 300
+
+
+def test_regex_fallback_when_wikitextparser_raises(monkeypatch):
+    import corpus_builder.wikitext as wikitext
+
+    def broken(_text):
+        raise ValueError("simulated scanner failure")
+
+    monkeypatch.setattr(wikitext.wtp, "parse", broken)
+    page = plain("'''A''' [[b|c]]s and [[File:x.jpg|[[d]]]] [[Category:Y]] [[e]].")
+    assert page.text == "A cs and e."
+    assert links(page) == [(2, 4, "cs", "b"), (9, 10, "e", "e")]
+
+
+def test_links_beyond_the_per_page_limit_keep_their_text(monkeypatch):
+    import corpus_builder.wikitext as wikitext
+
+    monkeypatch.setattr(wikitext, "_MAX_LINKS", 2)
+    page = plain("[[a]] [[b]] [[c]] [[d]]")
+    assert page.text == "a b c d"
+    assert links(page) == [(0, 1, "a", "a"), (2, 3, "b", "b")]
