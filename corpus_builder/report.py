@@ -8,6 +8,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
+
+
+def _log_axis(axis) -> None:
+    """Log scale with plain numbers (1, 2, 5, 10, 20, ...) instead of 2x10^0."""
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def _bar(ax, labels, series: dict[str, list[float]], ylabel: str, log: bool = False) -> None:
@@ -19,6 +27,7 @@ def _bar(ax, labels, series: dict[str, list[float]], ylabel: str, log: bool = Fa
     ax.set_ylabel(ylabel)
     if log:
         ax.set_yscale("log")
+        _log_axis(ax.yaxis)
     if n > 1:
         ax.legend()
 
@@ -63,6 +72,8 @@ def plot_rank_frequency(m: dict, out: str) -> str:
     fig, ax = plt.subplots(figsize=(6, 4))
     if ranks:
         ax.loglog(ranks, freqs, marker=".", linewidth=1)
+        _log_axis(ax.xaxis)
+        _log_axis(ax.yaxis)
     else:
         ax.text(0.5, 0.5, "no resolved mentions", ha="center", va="center", transform=ax.transAxes)
     ax.set_xlabel("entity rank (log)")
@@ -83,6 +94,7 @@ def plot_reasons(m: dict, out: str) -> str:
         names = sorted(counts, key=counts.get)
         ax.barh(names, [counts[n] for n in names])
         ax.set_xscale("log")
+        _log_axis(ax.xaxis)
     else:
         ax.text(0.5, 0.5, "no unresolved links and no rejected pages", ha="center", va="center",
                 transform=ax.transAxes)
