@@ -1,0 +1,326 @@
+"""Token-id training shards: corpus tables + tokenizer -> OUT/<task>/part-*.arrow + manifest.json.
+
+Each task is built from Parquet parts of the corpus, one input part at a time, so that a Spark
+task (jobs/build_shards.py) never holds more than one part. A shard file is an Arrow IPC file
+(random access, memory-mappable) of at most ``max_rows`` rows; it is written under a temporary
+name and renamed when complete. Rows keep the input order, so a rebuild gives the same bytes.
+
+Tasks (DESIGN.md): ``mlm`` packed monolingual sequences that never cross a document boundary;
+``pairs`` parallel pairs for TLM and CAMLM; ``mono`` sentences with their target languages for
+BTMLM; ``mep`` sentences with one linked mention; ``oe`` (subject, relation) queries with their
+object; ``docs`` entity documents that MEP and OE use as keys; ``distill`` word-aligned pairs
+with English for MMKD.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+SCHEMA_VERSION = 1
+IDS = pa.list_(pa.int32())
+PAIRS = pa.list_(pa.list_(pa.int32()))
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "mlm": pa.schema([("input_ids", IDS), ("lang", pa.string()), ("doc", pa.string())]),
+    "pairs": pa.schema([("src_ids", IDS), ("tgt_ids", IDS), ("src_lang", pa.string()), ("tgt_lang", pa.string()),
+                        ("source", pa.string())]),
+    "mono": pa.schema([("ids", IDS), ("lang", pa.string()), ("tgt_langs", pa.list_(pa.string()))]),
+    "mep": pa.schema([("ids", IDS), ("mention_start", pa.int32()), ("mention_end", pa.int32()),
+                      ("qid", pa.string()), ("candidate", pa.int32()), ("lang", pa.string())]),
+    "oe": pa.schema([("query_ids", IDS), ("subject", pa.string()), ("property", pa.string()),
+                     ("object", pa.string()), ("lang", pa.string())]),
+    "docs": pa.schema([("qid", pa.string()), ("lang", pa.string()), ("ids", IDS)]),
+    "distill": pa.schema([("en_text", pa.string()), ("x_text", pa.string()), ("x_lang", pa.string()),
+                          ("en_ids", IDS), ("en_word_ids", IDS), ("x_ids", IDS), ("x_word_ids", IDS),
+                          ("alignment", PAIRS)]),
+}
+TASKS = tuple(SCHEMAS)
+
+
+class ShardError(Exception):
+    """A shard build or a shard read that cannot go on; the message says why and what to do."""
+
+
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(8 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class ShardWriter:
+    """Writes rows of one task from one input part into files of at most ``max_rows`` rows."""
+
+    def __init__(self, out_dir: str, task: str, input_idx: int, max_rows: int, batch_rows: int = 1024):
+        self.dir = os.path.join(out_dir, task)
+        self.task, self.input_idx, self.max_rows, self.batch_rows = task, input_idx, max_rows, batch_rows
+        self.schema = SCHEMAS[task]
+        self.files: list[dict] = []
+        self.tokens: Counter = Counter()
+        self._cols: dict[str, list] = {f.name: [] for f in self.schema}
+        self._pending = 0
+        self._rows_in_file = 0
+        self._writer = None
+        self._tmp = self._final = None
+        self._attempt = uuid.uuid4().hex[:8]
+
+    def _open(self) -> None:
+        os.makedirs(self.dir, exist_ok=True)
+        self._final = os.path.join(self.dir, f"part-{self.input_idx:05d}-{len(self.files):03d}.arrow")
+        self._tmp = f"{self._final}.{self._attempt}.inprogress"
+        self._writer = pa.ipc.new_file(self._tmp, self.schema)
+        self._rows_in_file = 0
+
+    def append(self, row: dict, lang: str, n_tokens: int) -> None:
+        for name, col in self._cols.items():
+            col.append(row[name])
+        self._pending += 1
+        self.tokens[lang] += n_tokens
+        if self._pending >= self.batch_rows or self._rows_in_file + self._pending >= self.max_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        if self._writer is None:
+            self._open()
+        batch = pa.RecordBatch.from_arrays([pa.array(self._cols[f.name], type=f.type) for f in self.schema],
+                                           schema=self.schema)
+        self._writer.write_batch(batch)
+        self._rows_in_file += self._pending
+        self._cols = {f.name: [] for f in self.schema}
+        self._pending = 0
+        if self._rows_in_file >= self.max_rows:
+            self._close_file()
+
+    def _close_file(self) -> None:
+        self._writer.close()
+        os.replace(self._tmp, self._final)
+        self.files.append({"name": os.path.basename(self._final), "rows": self._rows_in_file,
+                           "bytes": os.path.getsize(self._final), "sha256": sha256_file(self._final)})
+        self._writer = None
+
+    def close(self) -> dict:
+        self._flush()
+        if self._writer is not None:
+            self._close_file()
+        return {"task": self.task, "input_idx": self.input_idx, "files": self.files, "tokens": dict(self.tokens)}
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            if os.path.exists(self._tmp):
+                os.remove(self._tmp)
+
+
+def parquet_parts(directory: str) -> list[str]:
+    return sorted(glob.glob(os.path.join(directory, "*.parquet")))
+
+
+def iter_rows(path: str, columns: list[str] | None = None) -> Iterator[dict]:
+    pf = pq.ParquetFile(path)
+    for batch in pf.iter_batches(batch_size=4096, columns=columns):
+        yield from batch.to_pylist()
+
+
+# ---- task builders: rows of a corpus table -> rows of a shard ------------------------------------------
+
+
+def pack_documents(rows: Iterable[dict], tok, max_len: int, doc_key) -> Iterator[tuple[dict, str, int]]:
+    """Pack consecutive sentences of one document into ``<s> ... </s>`` sequences of at most
+    ``max_len`` ids. A sequence never mixes two documents; a sentence longer than the room left
+    is cut into pieces."""
+    room = max_len - 2
+    buf: list[int] = []
+    cur = None
+    lang = None
+
+    def emit():
+        return {"input_ids": [tok.bos_id] + buf + [tok.eos_id], "lang": lang, "doc": str(cur[1])}, lang, len(buf) + 2
+
+    for row in rows:
+        key = doc_key(row)
+        ids = tok.encode(row["text"])
+        if not ids:
+            continue
+        if key != cur and buf:
+            yield emit()
+            buf = []
+        cur, lang = key, row["lang"]
+        while ids:
+            take = room - len(buf)
+            if len(ids) > take and buf:
+                yield emit()
+                buf = []
+                continue
+            buf += ids[:take]
+            ids = ids[take:]
+            if len(buf) >= room:
+                yield emit()
+                buf = []
+    if buf:
+        yield emit()
+
+
+def mention_token_span(sp, text: str, start: int, end: int) -> tuple[list[int], int, int] | None:
+    """Sentencepiece ids of ``text`` (XLM-R layout) and the token range covering chars [start, end)."""
+    proto = sp.encode(text, out_type="immutable_proto")
+    b_start = len(text[:start].encode("utf-8"))
+    b_end = len(text[:end].encode("utf-8"))
+    ids, first, last = [], None, None
+    for i, piece in enumerate(proto.pieces):
+        ids.append(piece.id + 1 if piece.id != sp.unk_id() else 3)
+        if piece.end > b_start and piece.begin < b_end:
+            first = i if first is None else first
+            last = i
+    if first is None:
+        return None
+    return ids, first, last + 1
+
+
+def eval_sources(corpus: str) -> dict[str, str]:
+    """Sources that some manifest of the corpus marks as evaluation data -> that manifest's path."""
+    out: dict[str, str] = {}
+    for path in sorted(glob.glob(os.path.join(corpus, "**", "_manifest*.json"), recursive=True)):
+        try:
+            with open(path, encoding="utf-8") as f:
+                m = json.load(f)
+        except (OSError, ValueError):
+            continue
+        stack = [m]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                for k, v in node.items():
+                    if k == "evaluation_sources" and isinstance(v, list):
+                        out.update({str(s): path for s in v})
+                    else:
+                        stack.append(v)
+            elif isinstance(node, list):
+                stack.extend(node)
+    return out
+
+
+# ---- one Spark task: one input part of one task -------------------------------------------------------
+
+
+class _Tok:
+    """The tokenizer as the shard builder uses it: XlmrTokenizer plus the raw sentencepiece model
+    for character offsets (mention spans)."""
+
+    def __init__(self, directory: str):
+        import sentencepiece as spm
+
+        from .tokenizer import XlmrTokenizer
+
+        self.tok = XlmrTokenizer.load(directory)
+        self.sp = spm.SentencePieceProcessor(model_file=os.path.join(directory, "sentencepiece.bpe.model"))
+        self.bos_id, self.eos_id = self.tok.bos_id, self.tok.eos_id
+
+    def encode(self, text: str) -> list[int]:
+        return self.tok.encode(text)
+
+
+def _truncate(ids: list[int], n: int) -> list[int]:
+    return ids[:n]
+
+
+def _rows_mlm(path, tok, cfg):
+    doc = (lambda r: (r["lang"], r["doc_id"], r.get("source"))) if cfg["mlm_table"] == "monolingual" else \
+        (lambda r: (r["lang"], r["page_id"]))
+    cols = ["lang", "text", "doc_id", "source"] if cfg["mlm_table"] == "monolingual" else ["lang", "page_id", "text"]
+    yield from pack_documents(iter_rows(path, cols), tok, cfg["max_len"], doc)
+
+
+def _rows_pairs(path, tok, cfg):
+    half = cfg["max_len"] // 2 - 2
+    for r in iter_rows(path, ["src_lang", "tgt_lang", "src", "tgt", "source", "split"]):
+        if r["source"] in cfg["excluded_sources"] or r.get("split", "train") != "train":
+            continue
+        s, t = _truncate(tok.encode(r["src"]), half), _truncate(tok.encode(r["tgt"]), half)
+        if s and t:
+            yield ({"src_ids": s, "tgt_ids": t, "src_lang": r["src_lang"], "tgt_lang": r["tgt_lang"],
+                    "source": r["source"]}, r["src_lang"], len(s) + len(t))
+
+
+def _rows_mono(path, tok, cfg):
+    for r in iter_rows(path, ["lang", "text"]):
+        ids = _truncate(tok.encode(r["text"]), cfg["max_len"] // 2 - 2)
+        if ids:
+            targets = [x for x in cfg["langs"] if x != r["lang"]]
+            yield {"ids": ids, "lang": r["lang"], "tgt_langs": targets}, r["lang"], len(ids)
+
+
+def _rows_mep(path, tok, cfg):
+    for r in iter_rows(path):
+        got = mention_token_span(tok.sp, r["text"], r["start"], r["end"])
+        if got is None:
+            continue
+        ids, a, b = got
+        if b > cfg["max_len"] - 2:
+            continue
+        yield ({"ids": ids[: cfg["max_len"] - 2], "mention_start": a, "mention_end": b, "qid": r["qid"],
+                "candidate": r["candidate"], "lang": r["lang"]}, r["lang"], len(ids))
+
+
+def _rows_oe(path, tok, cfg):
+    for r in iter_rows(path):
+        q = _truncate(tok.encode(r["query_text"]), cfg["max_len"] - 16)
+        rel = _truncate(tok.encode(r["relation_label"]), 12)
+        ids = q + [tok.eos_id] + rel
+        yield ({"query_ids": ids, "subject": r["subject"], "property": r["property"], "object": r["object"],
+                "lang": r["lang"]}, r["lang"], len(ids))
+
+
+def _rows_docs(path, tok, cfg):
+    for r in iter_rows(path, ["qid", "lang", "text"]):
+        ids = _truncate(tok.encode(r["text"]), cfg["max_len"] - 2)
+        if ids:
+            yield {"qid": r["qid"], "lang": r["lang"], "ids": ids}, r["lang"], len(ids)
+
+
+def _rows_distill(path, tok, cfg):
+    for r in iter_rows(path, ["src_lang", "tgt_lang", "src", "tgt", "source", "split", "alignment"]):
+        if r["source"] in cfg["excluded_sources"] or r.get("split", "train") != "train" or "en" not in (
+                r["src_lang"], r["tgt_lang"]) or r["src_lang"] == r["tgt_lang"]:
+            continue
+        en_first = r["src_lang"] == "en"
+        en, x = (r["src"], r["tgt"]) if en_first else (r["tgt"], r["src"])
+        x_lang = r["tgt_lang"] if en_first else r["src_lang"]
+        pairs = [[p[0], p[1]] if en_first else [p[1], p[0]] for p in (r["alignment"] or [])]
+        en_ids, en_w = tok.tok.encode_words(en.split())
+        x_ids, x_w = tok.tok.encode_words(x.split())
+        half = cfg["max_len"] // 2 - 2
+        if not en_ids or not x_ids or len(en_ids) > half or len(x_ids) > half:
+            continue
+        yield ({"en_text": en, "x_text": x, "x_lang": x_lang, "en_ids": en_ids, "en_word_ids": en_w,
+                "x_ids": x_ids, "x_word_ids": x_w, "alignment": pairs}, x_lang, len(en_ids) + len(x_ids))
+
+
+ROW_BUILDERS = {"mlm": _rows_mlm, "pairs": _rows_pairs, "mono": _rows_mono, "mep": _rows_mep, "oe": _rows_oe,
+                "docs": _rows_docs, "distill": _rows_distill}
+
+
+def build_part(task: str, input_path: str, input_idx: int, out_dir: str, tokenizer_dir: str, cfg: dict) -> dict:
+    """Tokenize one Parquet part into shard files of ``task``; returns files, sha256s, tokens per language."""
+    tok = _Tok(tokenizer_dir)
+    writer = ShardWriter(out_dir, task, input_idx, cfg["max_rows"])
+    keep = set(cfg["keep_langs"]) if cfg.get("keep_langs") else None
+    try:
+        for row, lang, n in ROW_BUILDERS[task](input_path, tok, cfg):
+            if keep is None or lang in keep:
+                writer.append(row, lang, n)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close()

@@ -1,0 +1,154 @@
+"""Reading the Arrow training shards: verified, memory-mapped, deterministic, resumable, rank-sharded.
+
+    shards = ShardSet.open("runs/shards/pairs")            # checks schema_version and every sha256
+    stream = TaskStream(shards, seed=0, rank=0, world_size=2)
+    for example in stream: ...                              # dicts of Python values
+    state = stream.state_dict(); ...; stream.load_state_dict(state)   # resume exactly there
+
+Order: epoch e visits the rows in the permutation ``numpy.random.default_rng([seed, e])`` of
+all row indices; rank r of w takes positions r, r + w, r + 2w, ... of that permutation, so ranks
+never overlap and together see every row once per epoch. Needs no Spark.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+
+
+class ShardFormatError(Exception):
+    """A shard directory that is missing, of another schema version, truncated or tampered with."""
+
+
+def _sha256(path: str) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(8 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class ShardSet:
+    """All files of one task, memory-mapped (zero copy), with a global row index over record batches."""
+
+    task: str
+    directory: str
+    manifest: dict
+    batches: list[pa.RecordBatch]
+    offsets: np.ndarray            # offsets[i] = first global row of batch i; offsets[-1] = total rows
+
+    @classmethod
+    def open(cls, directory: str, verify: bool = True, expect_tokenizer: str | None = None) -> ShardSet:
+        path = os.path.join(directory, "manifest.json")
+        if not os.path.exists(path):
+            raise ShardFormatError(f"{directory} has no manifest.json: not a shard directory (make shards writes them)")
+        with open(path, encoding="utf-8") as f:
+            manifest = json.load(f)
+        if manifest.get("schema_version") != SCHEMA_VERSION:
+            raise ShardFormatError(f"{path}: schema_version {manifest.get('schema_version')!r}, this reader needs "
+                                   f"{SCHEMA_VERSION}; rebuild the shards with this version (make shards)")
+        if expect_tokenizer and manifest.get("tokenizer_sha256") != expect_tokenizer:
+            raise ShardFormatError(f"{path}: built with tokenizer {manifest.get('tokenizer_sha256', '?')[:12]}, "
+                                   f"not {expect_tokenizer[:12]}; rebuild the shards with this tokenizer")
+        batches, counts = [], []
+        for entry in manifest["files"]:
+            fpath = os.path.join(directory, entry["name"])
+            if not os.path.exists(fpath):
+                raise ShardFormatError(f"{fpath} is listed in the manifest but missing; rebuild the shards")
+            if verify and _sha256(fpath) != entry["sha256"]:
+                raise ShardFormatError(f"{fpath}: sha256 does not match the manifest (truncated or modified); "
+                                       "rebuild the shards")
+            try:
+                reader = pa.ipc.open_file(pa.memory_map(fpath, "r"))
+                file_batches = [reader.get_batch(i) for i in range(reader.num_record_batches)]
+            except (pa.ArrowInvalid, OSError) as exc:
+                raise ShardFormatError(f"{fpath}: not a readable Arrow file ({exc}); rebuild the shards") from None
+            rows = sum(b.num_rows for b in file_batches)
+            if rows != entry["rows"]:
+                raise ShardFormatError(f"{fpath}: {rows} rows, the manifest says {entry['rows']}")
+            batches += file_batches
+            counts += [b.num_rows for b in file_batches]
+        offsets = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]).astype(np.int64)
+        return cls(manifest["task"], directory, manifest, batches, offsets)
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def row(self, index: int) -> dict:
+        i = int(np.searchsorted(self.offsets, index, side="right") - 1)
+        return self.batches[i].slice(index - int(self.offsets[i]), 1).to_pylist()[0]
+
+
+class TaskStream:
+    """An endless, deterministic stream of one task's rows for one data-parallel rank."""
+
+    def __init__(self, shards: ShardSet, seed: int = 0, rank: int = 0, world_size: int = 1):
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is outside world_size {world_size}")
+        if len(shards) < world_size:
+            raise ValueError(f"{shards.directory} has {len(shards)} rows, fewer than the {world_size} ranks")
+        self.shards, self.seed, self.rank, self.world_size = shards, seed, rank, world_size
+        self.epoch = 0
+        self.position = 0          # index into this rank's slice of the epoch's permutation
+        self._perm: np.ndarray | None = None
+
+    def _slice(self) -> np.ndarray:
+        if self._perm is None:
+            perm = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.shards))
+            self._perm = perm[self.rank::self.world_size]
+        return self._perm
+
+    def __iter__(self) -> Iterator[dict]:
+        return self
+
+    def __next__(self) -> dict:
+        rows = self._slice()
+        if self.position >= len(rows):
+            self.epoch += 1
+            self.position = 0
+            self._perm = None
+            rows = self._slice()
+        index = int(rows[self.position])
+        self.position += 1
+        return self.shards.row(index)
+
+    def take(self, n: int) -> list[dict]:
+        return [next(self) for _ in range(n)]
+
+    def state_dict(self) -> dict:
+        return {"task": self.shards.task, "seed": self.seed, "rank": self.rank, "world_size": self.world_size,
+                "epoch": self.epoch, "position": self.position}
+
+    def load_state_dict(self, state: dict) -> None:
+        if (state["seed"], state["rank"], state["world_size"]) != (self.seed, self.rank, self.world_size):
+            raise ValueError(f"stream state is for seed/rank/world {state['seed']}/{state['rank']}/"
+                             f"{state['world_size']}, not {self.seed}/{self.rank}/{self.world_size}")
+        self.epoch, self.position, self._perm = int(state["epoch"]), int(state["position"]), None
+
+
+class DocStore:
+    """Entity documents (the ``docs`` task) by QID, for the keys of MEP and OE."""
+
+    def __init__(self, shards: ShardSet):
+        self.shards = shards
+        self.by_qid: dict[str, list[int]] = {}
+        for b, base in zip(shards.batches, shards.offsets[:-1], strict=True):
+            for i, q in enumerate(b.column("qid").to_pylist()):
+                self.by_qid.setdefault(q, []).append(int(base) + i)
+
+    def sample(self, qid: str, rng: np.random.Generator) -> dict | None:
+        """The document of ``qid`` in a language drawn uniformly from those available."""
+        rows = self.by_qid.get(qid)
+        if not rows:
+            return None
+        return self.shards.row(rows[int(rng.integers(len(rows)))])
