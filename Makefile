@@ -33,13 +33,39 @@ KG                  ?=
 TOP_N               ?= 32000
 PAGE_SECONDS        ?= 10
 
-.PHONY: help venv test lint demo kg corpus bench-kg bench-corpus clean
+# ---- tokenizer -----------------------------------------------------------------------------
+CORPUS              ?=
+VOCAB_SIZE          ?= 250002
+ALPHA               ?= 0.3
+SAMPLE_SENTENCES    ?= 2000000
+SEED                ?= 0
+SPM_THREADS         ?= 1
+FROM_PRETRAINED     ?=
+
+# ---- parallel and monolingual text ----------------------------------------------------------
+SAMPLE_PARALLEL     ?= de-en=samples/parallel/de-en.de,samples/parallel/de-en.en \
+                       fr-en=samples/parallel/fr-en.fr,samples/parallel/fr-en.en ja-en=samples/parallel/ja-en.tsv
+PARALLEL            ?=
+TEXT                ?=
+ENCODING            ?= utf-8
+EVAL_SOURCES        ?=
+ALIGN               ?= 0
+MAX_LENGTH          ?=
+LENGTH_UNIT         ?=
+NO_SENTENCES        ?= 0
+DEDUP               ?= 0
+
+.PHONY: help venv test lint demo kg corpus parallel monolingual bench-kg bench-corpus clean
 
 help:
 	@echo "make demo                 build everything on the embedded sample into DEMO_OUT ($(DEMO_OUT))"
 	@echo "make test                 run the test suite (creates .venv on first use)"
 	@echo "make kg WIKIDATA=<dump> OUT=<dir> [LANGS=en,de] [MAX_REJECT_FRACTION=0.001] [OVERWRITE=1] [MASTER=spark://...]"
 	@echo "make corpus WIKIPEDIA=\"en=<dump> de=<dump>\" KG=<kg dir> OUT=<dir> [TOP_N=32000] [MAX_REJECT_FRACTION=0.001] [PAGE_SECONDS=10] [OVERWRITE=1]"
+	@echo "make parallel PARALLEL=\"de-en=<de file>,<en file> fr-en=<tsv> <dir>\" OUT=<corpus dir> [ENCODING=utf-8] [EVAL_SOURCES=\"name ...\"] [ALIGN=1] [MAX_LENGTH=1000] [LENGTH_UNIT=chars] [OVERWRITE=1]"
+	@echo "make monolingual [TEXT=\"sw=<file> ...\"] OUT=<corpus dir> [ENCODING=utf-8] [NO_SENTENCES=1] [DEDUP=1] [MAX_LENGTH=20000] [OVERWRITE=1]"
+	@echo "make tokenizer CORPUS=<corpus dir> OUT=<dir> [VOCAB_SIZE=250002] [ALPHA=0.3] [SAMPLE_SENTENCES=2000000] [LANGS=en,de] [SEED=0] [SPM_THREADS=1] [FROM_PRETRAINED=<XLM-R tokenizer dir>] [OVERWRITE=1]"
+	@echo "make shards CORPUS=<dir> TOKENIZER=<dir> OUT=<dir> [TASKS=mlm,pairs,...] [MAX_LEN=512] [MAX_ROWS=100000] [LANGS=..] [EXCLUDE_SOURCES=..]"
 	@echo "make bench-kg             knowledge-graph throughput benchmark (writes bench/results/)"
 	@echo "make bench-corpus         corpus throughput vs wikiextractor, and memory as the input grows"
 	@echo "make lint                 ruff"
@@ -77,11 +103,54 @@ corpus: venv
 	  --top-n $(TOP_N) --max-reject-fraction $(MAX_REJECT_FRACTION) --page-seconds $(PAGE_SECONDS) \
 	  $(if $(filter 1 yes true,$(OVERWRITE)),--overwrite) $(if $(MASTER),--master $(MASTER))
 
+.PHONY: tokenizer
+tokenizer: venv
+	@test -n "$(OUT)" || { echo "make tokenizer: set OUT=<output dir>, e.g. make tokenizer CORPUS=runs/corpus OUT=runs/tokenizer" >&2; exit 2; }
+	@test -n "$(CORPUS)$(FROM_PRETRAINED)" || { echo "make tokenizer: set CORPUS=<corpus dir> (or FROM_PRETRAINED=<local XLM-R tokenizer dir>)" >&2; exit 2; }
+	$(PY) jobs/train_tokenizer.py $(if $(CORPUS),--corpus $(CORPUS)) --out $(OUT) --vocab-size $(VOCAB_SIZE) \
+	  --alpha $(ALPHA) --sample-sentences $(SAMPLE_SENTENCES) --seed $(SEED) --threads $(SPM_THREADS) \
+	  $(if $(LANGS),--langs $(LANGS)) $(if $(FROM_PRETRAINED),--from-pretrained $(FROM_PRETRAINED)) \
+	  $(if $(filter 1 yes true,$(OVERWRITE)),--overwrite)
+
+parallel: venv
+	@test -n "$(OUT)" || { echo "make parallel: set OUT=<corpus dir>, e.g. make parallel PARALLEL=\"de-en=corpus.de,corpus.en\" OUT=runs/corpus" >&2; exit 2; }
+	@test -n "$(PARALLEL)" || { echo "make parallel: set PARALLEL=\"de-en=<de file>,<en file> fr-en=<tsv> <dir>\" (the embedded sample: PARALLEL=samples/parallel)" >&2; exit 2; }
+	$(PY) jobs/build_parallel.py --parallel "$(PARALLEL)" --out $(OUT) --encoding $(ENCODING) \
+	  $(foreach e,$(EVAL_SOURCES),--eval-source "$(e)") $(if $(filter 1 yes true,$(ALIGN)),--align) \
+	  $(if $(MAX_LENGTH),--max-length $(MAX_LENGTH)) $(if $(LENGTH_UNIT),--length-unit $(LENGTH_UNIT)) \
+	  --max-reject-fraction $(MAX_REJECT_FRACTION) \
+	  $(if $(filter 1 yes true,$(OVERWRITE)),--overwrite) $(if $(MASTER),--master $(MASTER))
+
+monolingual: venv
+	@test -n "$(OUT)" || { echo "make monolingual: set OUT=<corpus dir>, e.g. make monolingual TEXT=\"sw=sw.txt.xz\" OUT=runs/corpus" >&2; exit 2; }
+	$(PY) jobs/build_monolingual.py $(if $(TEXT),--text "$(TEXT)") --out $(OUT) --encoding $(ENCODING) \
+	  $(if $(filter 1 yes true,$(NO_SENTENCES)),--no-sentences) $(if $(filter 1 yes true,$(DEDUP)),--dedup) \
+	  $(if $(MAX_LENGTH),--max-length $(MAX_LENGTH)) $(if $(LENGTH_UNIT),--length-unit $(LENGTH_UNIT)) \
+	  --max-reject-fraction $(MAX_REJECT_FRACTION) \
+	  $(if $(filter 1 yes true,$(OVERWRITE)),--overwrite) $(if $(MASTER),--master $(MASTER))
+
+TOKENIZER ?=
+TASKS     ?= mlm,pairs,mono,mep,oe,docs,distill
+MAX_LEN   ?= 512
+MAX_ROWS  ?= 100000
+shards: venv
+	@test -n "$(OUT)" || { echo "make shards: set OUT=<dir>, e.g. make shards CORPUS=runs/corpus TOKENIZER=runs/tokenizer OUT=runs/shards" >&2; exit 2; }
+	@test -n "$(CORPUS)" -a -n "$(TOKENIZER)" || { echo "make shards: set CORPUS=<corpus dir> and TOKENIZER=<tokenizer dir>" >&2; exit 2; }
+	$(PY) jobs/build_shards.py --corpus $(CORPUS) --tokenizer $(TOKENIZER) --out $(OUT) --tasks $(TASKS) \
+	  --max-len $(MAX_LEN) --max-rows $(MAX_ROWS) $(if $(LANGS),--langs $(LANGS)) \
+	  $(foreach e,$(EXCLUDE_SOURCES),--exclude-source "$(e)") \
+	  $(if $(filter 1 yes true,$(OVERWRITE)),--overwrite) $(if $(MASTER),--master $(MASTER))
+
 demo: venv
 	$(PY) jobs/build_kg.py --input samples/wikidata/sample-wikidata.json.bz2 --out $(DEMO_OUT)/kg --overwrite
 	$(PY) jobs/build_corpus.py $(foreach w,$(SAMPLE_WIKIPEDIA),--wikipedia $(w)) --kg $(DEMO_OUT)/kg \
 	  --out $(DEMO_OUT)/corpus --overwrite
-	@echo "demo: knowledge graph in $(DEMO_OUT)/kg, corpus in $(DEMO_OUT)/corpus (report: $(DEMO_OUT)/corpus/report/report.md)"
+	$(PY) jobs/build_parallel.py --parallel "$(SAMPLE_PARALLEL)" --out $(DEMO_OUT)/corpus --align --overwrite
+	$(PY) jobs/build_monolingual.py --out $(DEMO_OUT)/corpus --overwrite
+	$(PY) jobs/train_tokenizer.py --corpus $(DEMO_OUT)/corpus --out $(DEMO_OUT)/tokenizer --vocab-size 1000 --overwrite
+	$(PY) jobs/build_shards.py --corpus $(DEMO_OUT)/corpus --tokenizer $(DEMO_OUT)/tokenizer \
+	  --out $(DEMO_OUT)/shards --max-len 128 --max-rows 5000 --overwrite
+	@echo "demo: KG in $(DEMO_OUT)/kg; corpus (with parallel and monolingual tables) in $(DEMO_OUT)/corpus, report in $(DEMO_OUT)/corpus/report/report.md; tokenizer in $(DEMO_OUT)/tokenizer; shards in $(DEMO_OUT)/shards"
 
 bench-kg: venv
 	$(PY) bench/bench_kg.py

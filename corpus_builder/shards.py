@@ -172,15 +172,14 @@ def pack_documents(rows: Iterable[dict], tok, max_len: int, doc_key) -> Iterator
         yield emit()
 
 
-def mention_token_span(sp, text: str, start: int, end: int) -> tuple[list[int], int, int] | None:
-    """Sentencepiece ids of ``text`` (XLM-R layout) and the token range covering chars [start, end)."""
-    proto = sp.encode(text, out_type="immutable_proto")
-    b_start = len(text[:start].encode("utf-8"))
-    b_end = len(text[:end].encode("utf-8"))
-    ids, first, last = [], None, None
-    for i, piece in enumerate(proto.pieces):
-        ids.append(piece.id + 1 if piece.id != sp.unk_id() else 3)
-        if piece.end > b_start and piece.begin < b_end:
+def mention_token_span(tok, text: str, start: int, end: int) -> tuple[list[int], int, int] | None:
+    """Ids of ``text`` (XLM-R layout) and the token range that covers characters [start, end).
+
+    A token counts when it covers a non-space character of the mention."""
+    ids, offsets = tok.encode_offsets(text)
+    first = last = None
+    for i, (a, b) in enumerate(offsets):
+        if any(start <= c < end and not text[c].isspace() for c in range(max(a, start), min(b, end))):
             first = i if first is None else first
             last = i
     if first is None:
@@ -215,16 +214,12 @@ def eval_sources(corpus: str) -> dict[str, str]:
 
 
 class _Tok:
-    """The tokenizer as the shard builder uses it: XlmrTokenizer plus the raw sentencepiece model
-    for character offsets (mention spans)."""
+    """The tokenizer as the shard builder uses it."""
 
     def __init__(self, directory: str):
-        import sentencepiece as spm
-
         from .tokenizer import XlmrTokenizer
 
         self.tok = XlmrTokenizer.load(directory)
-        self.sp = spm.SentencePieceProcessor(model_file=os.path.join(directory, "sentencepiece.bpe.model"))
         self.bos_id, self.eos_id = self.tok.bos_id, self.tok.eos_id
 
     def encode(self, text: str) -> list[int]:
@@ -263,7 +258,7 @@ def _rows_mono(path, tok, cfg):
 
 def _rows_mep(path, tok, cfg):
     for r in iter_rows(path):
-        got = mention_token_span(tok.sp, r["text"], r["start"], r["end"])
+        got = mention_token_span(tok.tok, r["text"], r["start"], r["end"])
         if got is None:
             continue
         ids, a, b = got
@@ -290,6 +285,8 @@ def _rows_docs(path, tok, cfg):
 
 
 def _rows_distill(path, tok, cfg):
+    from .align import tokenize_words
+
     for r in iter_rows(path, ["src_lang", "tgt_lang", "src", "tgt", "source", "split", "alignment"]):
         if r["source"] in cfg["excluded_sources"] or r.get("split", "train") != "train" or "en" not in (
                 r["src_lang"], r["tgt_lang"]) or r["src_lang"] == r["tgt_lang"]:
@@ -298,8 +295,9 @@ def _rows_distill(path, tok, cfg):
         en, x = (r["src"], r["tgt"]) if en_first else (r["tgt"], r["src"])
         x_lang = r["tgt_lang"] if en_first else r["src_lang"]
         pairs = [[p[0], p[1]] if en_first else [p[1], p[0]] for p in (r["alignment"] or [])]
-        en_ids, en_w = tok.tok.encode_words(en.split())
-        x_ids, x_w = tok.tok.encode_words(x.split())
+        # alignment indices count words as the aligner does (CJK characters are words)
+        en_ids, en_w = tok.tok.encode_words(tokenize_words(en))
+        x_ids, x_w = tok.tok.encode_words(tokenize_words(x))
         half = cfg["max_len"] // 2 - 2
         if not en_ids or not x_ids or len(en_ids) > half or len(x_ids) > half:
             continue

@@ -1,0 +1,785 @@
+"""The XLM-R-style tokenizer: a language-balanced sample, a sentencepiece unigram model, and the
+files that let ``transformers.AutoTokenizer`` load it.
+
+Sampling follows XLM-R (Conneau et al. 2020): language l is drawn with probability
+q_l = p_l^alpha / sum_k p_k^alpha, where p_l is l's share of the corpus characters and alpha = 0.3.
+The corpus is read twice, one Arrow record batch at a time: pass 1 counts rows and characters per
+language, pass 2 keeps each row with a per-language rate drawn from a seeded generator, so that
+language l gets about q_l of the sample's characters. A rate above 1 (a small language) becomes a
+weight: the row is repeated, which sentencepiece reads as a frequency (its ``tsv`` input format).
+
+Id layout (XLM-R's, which fairseq and transformers share): ``<s>``=0, ``<pad>``=1, ``</s>``=2,
+``<unk>``=3, then the pieces, then ``<mask>`` last. The sentencepiece file
+``sentencepiece.bpe.model`` itself has XLM-R's internal layout: ``<unk>``=0, ``<s>``=1, ``</s>``=2
+and pieces from 3, so that piece ``i`` has id ``i + 1`` and ``<unk>`` maps to 3. A real XLM-R
+tokenizer directory has exactly this file, so it can be used in place of a trained one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import zlib
+from bisect import bisect_right
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+SPM_FILE = "sentencepiece.bpe.model"
+HF_FILE = "tokenizer.json"
+CONFIG_FILE = "tokenizer_config.json"
+SPECIAL_MAP_FILE = "special_tokens_map.json"
+MANIFEST_FILE = "xlkit_tokenizer.json"
+TOKENIZER_FILES = (SPM_FILE, HF_FILE, CONFIG_FILE, SPECIAL_MAP_FILE)
+
+BOS, PAD, EOS, UNK, MASK = "<s>", "<pad>", "</s>", "<unk>", "<mask>"
+BOS_ID, PAD_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
+# Ids of the sentencepiece file (XLM-R's sentencepiece.bpe.model): unk, bos, eos, then pieces.
+SPM_UNK_ID, SPM_BOS_ID, SPM_EOS_ID = 0, 1, 2
+# sentencepiece skips longer lines; we cut lines into chunks of at most this many characters
+# (4 UTF-8 bytes each at most, so a chunk stays under MAX_SENTENCE_BYTES).
+MAX_LINE_CHARS = 4000
+MAX_SENTENCE_BYTES = 16384
+BATCH_ROWS = 8192
+
+
+class TokenizerError(Exception):
+    """A tokenizer build or load that cannot go on; the message says why and what to do."""
+
+    exit_code = 1
+
+
+class TokenizerInputError(TokenizerError):
+    """Bad usage or bad input (missing corpus, empty language, vocabulary too large): exit code 2."""
+
+    exit_code = 2
+
+
+# ---- sampling ----------------------------------------------------------------------------------
+
+
+def sampling_probabilities(sizes: dict[str, float], alpha: float) -> dict[str, float]:
+    """XLM-R's language distribution: q_l = p_l^alpha / sum_k p_k^alpha with p_l = size_l / sum size.
+
+    ``sizes`` are amounts of text per language (we use characters). Languages of size 0 get 0.
+    """
+    if not 0.0 < alpha <= 1.0:
+        raise TokenizerInputError(f"alpha {alpha} is outside (0, 1]: XLM-R uses 0.3, 1.0 keeps the corpus shares")
+    total = float(sum(sizes.values()))
+    if total <= 0:
+        raise TokenizerInputError("the corpus holds no text")
+    weights = {lang: (n / total) ** alpha if n > 0 else 0.0 for lang, n in sizes.items()}
+    norm = sum(weights.values())
+    return {lang: w / norm for lang, w in weights.items()}
+
+
+@dataclass
+class LanguagePlan:
+    """What pass 1 found for one language and what pass 2 should draw."""
+
+    rows: int = 0
+    chars: int = 0
+    p: float = 0.0            # share of the corpus characters
+    q: float = 0.0            # sampling probability, p^alpha normalised
+    target_chars: float = 0.0
+    rate: float = 0.0         # expected copies of each row in the sample (q * budget / chars)
+
+
+def plan_sample(counts: dict[str, tuple[int, int]], alpha: float, sample_rows: int) -> tuple[dict[str, LanguagePlan], int]:
+    """Per-language sampling rates for a sample of about ``sample_rows`` rows.
+
+    ``counts`` maps a language to (rows, characters) of the corpus. The budget is in characters:
+    ``sample_rows`` times the corpus's mean row length, and at most the corpus itself, so a small
+    corpus is reweighted (small languages repeated, large ones thinned) rather than blown up.
+    Returns the plans and the character budget.
+    """
+    total_rows = sum(r for r, _ in counts.values())
+    total_chars = sum(c for _, c in counts.values())
+    q = sampling_probabilities({lang: c for lang, (_, c) in counts.items()}, alpha)
+    budget = min(total_chars, round(sample_rows * total_chars / max(total_rows, 1)))
+    plans = {}
+    for lang, (rows, chars) in sorted(counts.items()):
+        target = q[lang] * budget
+        plans[lang] = LanguagePlan(rows=rows, chars=chars, p=chars / total_chars, q=q[lang], target_chars=target,
+                                   rate=target / chars if chars else 0.0)
+    return plans, budget
+
+
+def row_weights(rate: float, u) -> object:
+    """Copies of each row in the sample for uniform draws ``u`` (numpy array): floor(rate) copies,
+    plus one with probability frac(rate). The expected number of copies is exactly ``rate``."""
+    import numpy as np
+
+    whole = math.floor(rate)
+    return whole + (u < rate - whole).astype(np.int64)
+
+
+def training_lines(text: str) -> Iterator[str]:
+    """A corpus text as sentencepiece input lines: split at line breaks, tabs made spaces (the
+    ``tsv`` format uses a tab before the frequency), and lines over MAX_LINE_CHARS cut at a space."""
+    for line in text.splitlines():
+        line = line.replace("\t", " ").strip()
+        while len(line) > MAX_LINE_CHARS:
+            cut = line.rfind(" ", MAX_LINE_CHARS // 2, MAX_LINE_CHARS)
+            cut = cut if cut > 0 else MAX_LINE_CHARS
+            yield line[:cut]
+            line = line[cut:].strip()
+        if line:
+            yield line
+
+
+# ---- corpus tables ------------------------------------------------------------------------------
+
+TEXT_TABLES = ("sentences", "monolingual", "parallel")
+
+
+@dataclass
+class CorpusInput:
+    """One table of the corpus directory that feeds the sample."""
+
+    table: str
+    path: str
+    files: list[str]
+    bytes: int
+    rows_read: int = 0
+    rows_excluded: dict[str, int] = field(default_factory=dict)  # reason -> rows
+
+    def describe(self) -> dict:
+        return {"table": self.table, "path": self.path, "files": len(self.files), "bytes": self.bytes,
+                "rows_read": self.rows_read, "rows_excluded": dict(sorted(self.rows_excluded.items()))}
+
+
+def evaluation_sources(corpus: str) -> dict[str, str]:
+    """Parallel sources that a manifest of the corpus marks as evaluation data -> that manifest.
+
+    Assumption (shared with the parallel-ingest job): any ``_manifest*.json`` under the corpus
+    directory (the corpus root, ``parallel/`` or deeper) may hold, at any depth, a key
+    ``"evaluation_sources"`` whose value is a list of ``source`` values of the ``parallel`` table.
+    """
+    import glob
+
+    found: dict[str, str] = {}
+    for path in sorted(glob.glob(os.path.join(corpus, "**", "_manifest*.json"), recursive=True)):
+        try:
+            with open(path, encoding="utf-8") as f:
+                stack = [json.load(f)]
+        except (OSError, ValueError):
+            continue
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    if key == "evaluation_sources" and isinstance(value, list):
+                        found.update({str(s): path for s in value})
+                    else:
+                        stack.append(value)
+            elif isinstance(node, list):
+                stack.extend(node)
+    return found
+
+
+def find_inputs(corpus: str) -> list[CorpusInput]:
+    """The text tables that exist in ``corpus`` (Parquet directories), each with its files in order."""
+    inputs = []
+    for table in TEXT_TABLES:
+        path = os.path.join(corpus, table)
+        if not os.path.isdir(path):
+            continue
+        files = []
+        for root, dirs, names in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+            files += [os.path.join(root, n) for n in sorted(names)
+                      if n.endswith(".parquet") and not n.startswith((".", "_"))]
+        files.sort()
+        if files:
+            inputs.append(CorpusInput(table, path, files, sum(os.path.getsize(f) for f in files)))
+    return inputs
+
+
+def text_inputs(corpus: str) -> tuple[list[CorpusInput], dict[str, str]]:
+    """The tables to sample from, and those left out with the reason.
+
+    ``monolingual`` supersedes ``sentences``: make monolingual builds it from the sentences table
+    (plus other text), so reading both would count every Wikipedia sentence twice. This is the
+    rule of the shard writer too (its mlm source table).
+    """
+    inputs = find_inputs(corpus)
+    skipped = {}
+    if {i.table for i in inputs} >= {"monolingual", "sentences"}:
+        inputs = [i for i in inputs if i.table != "sentences"]
+        skipped["sentences"] = "superseded by monolingual, which holds its rows"
+    return inputs, skipped
+
+
+def iter_text_batches(inp: CorpusInput, excluded_sources: set[str]) -> Iterator[tuple[str, int, object, object]]:
+    """(file, batch number, lang array, text array) for every record batch of one table.
+
+    A parallel row gives two texts, its source side and its target side. Parallel rows of an
+    evaluation source, and rows whose optional ``split`` column is not ``train`` (null counts as
+    train), are left out and counted in ``inp.rows_excluded``.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    for path in inp.files:
+        # hive directories (lang=de/part-0.parquet) give their column too
+        dataset = ds.dataset([path], format="parquet", partitioning="hive", partition_base_dir=inp.path)
+        names = set(dataset.schema.names)
+        if inp.table == "parallel":
+            need = ["src_lang", "tgt_lang", "src", "tgt"]
+            extra = [c for c in ("source", "split") if c in names]
+        else:
+            need, extra = ["lang", "text"], []
+        missing = [c for c in need if c not in names]
+        if missing:
+            raise TokenizerInputError(f"{path}: the {inp.table} table lacks column(s) {', '.join(missing)}")
+        rel = os.path.relpath(path, inp.path)
+        for number, batch in enumerate(dataset.to_batches(columns=need + extra, batch_size=BATCH_ROWS,
+                                                          use_threads=False)):
+            inp.rows_read += batch.num_rows
+            batch = _decoded(batch)
+            if inp.table != "parallel":
+                yield rel, number, batch.column("lang"), batch.column("text")
+                continue
+            keep = pa.array([True] * batch.num_rows)
+            if "source" in extra and excluded_sources:
+                evaluation = pc.fill_null(pc.is_in(batch.column("source"),
+                                                   value_set=pa.array(sorted(excluded_sources), pa.string())), False)
+                _count(inp, "evaluation_source", evaluation)
+                keep = pc.and_(keep, pc.invert(evaluation))
+            if "split" in extra:
+                not_train = pc.fill_null(pc.not_equal(batch.column("split"), "train"), False)
+                _count(inp, "split_not_train", pc.and_(keep, not_train))
+                keep = pc.and_(keep, pc.invert(not_train))
+            batch = batch.filter(keep)
+            yield rel, 2 * number, batch.column("src_lang"), batch.column("src")
+            yield rel, 2 * number + 1, batch.column("tgt_lang"), batch.column("tgt")
+
+
+def _decoded(batch):
+    """The batch with dictionary-encoded columns turned into plain ones."""
+    import pyarrow as pa
+
+    if not any(pa.types.is_dictionary(f.type) for f in batch.schema):
+        return batch
+    return pa.record_batch([c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in batch.columns],
+                           names=batch.schema.names)
+
+
+def _count(inp: CorpusInput, reason: str, mask) -> None:
+    import pyarrow.compute as pc
+
+    n = pc.sum(mask.cast("int64")).as_py() or 0
+    if n:
+        inp.rows_excluded[reason] = inp.rows_excluded.get(reason, 0) + n
+
+
+def count_languages(inputs: list[CorpusInput], excluded_sources: set[str]) -> dict[str, tuple[int, int]]:
+    """Pass 1: language -> (non-empty texts, characters), vectorised per record batch."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    counts: dict[str, list[int]] = {}
+    for inp in inputs:
+        inp.rows_read, inp.rows_excluded = 0, {}
+        for _, _, lang, text in iter_text_batches(inp, excluded_sources):
+            length = pc.fill_null(pc.utf8_length(text), 0)
+            table = pa.table({"lang": lang, "chars": length, "rows": pc.greater(length, 0).cast("int64")})
+            for row in table.group_by("lang").aggregate([("chars", "sum"), ("rows", "sum")]).to_pylist():
+                if row["lang"] is None:
+                    continue
+                c = counts.setdefault(row["lang"], [0, 0])
+                c[0] += row["rows_sum"]
+                c[1] += row["chars_sum"]
+    return {lang: (r, c) for lang, (r, c) in sorted(counts.items()) if c > 0}
+
+
+@dataclass
+class Sample:
+    """Pass 2's result: training lines with their frequencies, and what each language got."""
+
+    lines: dict[str, int]                      # line -> frequency
+    rows: dict[str, int]                       # language -> sampled rows (with repeats)
+    chars: dict[str, int]                      # language -> sampled characters (with repeats)
+    check_texts: dict[str, list[str]]          # language -> a few sampled texts for verification
+
+
+def draw_sample(inputs: list[CorpusInput], excluded_sources: set[str], plans: dict[str, LanguagePlan],
+                seed: int, check_per_lang: int = 300) -> Sample:
+    """Pass 2: keep each text with its language's rate. The uniform draws come from a generator
+    seeded by (seed, table, file, batch), so the sample depends only on the files and the seed."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    lines: dict[str, int] = {}
+    rows = dict.fromkeys(plans, 0)
+    chars = dict.fromkeys(plans, 0)
+    checks: dict[str, list[str]] = {lang: [] for lang in plans}
+    for inp in inputs:
+        inp.rows_read, inp.rows_excluded = 0, {}
+        for rel, number, lang_arr, text_arr in iter_text_batches(inp, excluded_sources):
+            if len(lang_arr) == 0:
+                continue
+            key = [seed, zlib.crc32(inp.table.encode()), zlib.crc32(rel.encode()), number]
+            u = np.random.default_rng(np.random.SeedSequence(key)).random(len(lang_arr))
+            langs = lang_arr.to_numpy(zero_copy_only=False)
+            lengths = pc.fill_null(pc.utf8_length(text_arr), 0).to_numpy(zero_copy_only=False)
+            for lang in np.unique(langs[langs != None]):  # noqa: E711 - numpy element-wise
+                plan = plans.get(lang)
+                if plan is None:
+                    continue
+                where = np.flatnonzero((langs == lang) & (lengths > 0))
+                weights = row_weights(plan.rate, u[where])
+                chosen = where[weights > 0]
+                if not len(chosen):
+                    continue
+                texts = text_arr.take(chosen).to_pylist()
+                for text, w in zip(texts, weights[weights > 0].tolist(), strict=True):
+                    for line in training_lines(text):
+                        lines[line] = lines.get(line, 0) + w
+                    if len(checks[lang]) < check_per_lang:
+                        checks[lang].append(text)
+                rows[lang] += int(weights.sum())
+                chars[lang] += int((weights * lengths[where]).sum())
+    return Sample(lines=lines, rows=rows, chars=chars, check_texts=checks)
+
+
+# ---- sentencepiece training ----------------------------------------------------------------------
+
+
+def spm_trainer_options(vocab_size: int, character_coverage: float, threads: int, seed: int) -> dict:
+    """sentencepiece options: a unigram model with XLM-R's special ids and its defaults otherwise
+    (nmt_nfkc normalisation, dummy prefix, no byte fallback, no digit splitting)."""
+    return {
+        "model_type": "unigram",
+        "vocab_size": vocab_size - 2,  # + <pad> and <mask>, which the sentencepiece file does not hold
+        "character_coverage": character_coverage,
+        "unk_id": SPM_UNK_ID, "bos_id": SPM_BOS_ID, "eos_id": SPM_EOS_ID, "pad_id": -1,
+        "unk_piece": UNK, "bos_piece": BOS, "eos_piece": EOS,
+        "input_format": "tsv",
+        "input_sentence_size": 0,            # our sample is the budget: use all of it
+        "shuffle_input_sentence": False,
+        "max_sentence_length": MAX_SENTENCE_BYTES,
+        "num_threads": threads,
+        "byte_fallback": False,
+        "split_digits": False,
+        "normalization_rule_name": "nmt_nfkc",
+        "random_seed": seed,
+    }
+
+
+def train_unigram(lines: dict[str, int], work_dir: str, options: dict, log_level: int = 2) -> bytes:
+    """Train on ``lines`` (line -> frequency) and return the model file's bytes, with its piece
+    scores rounded to multiples of SCORE_QUANTUM (see there).
+
+    The lines are written sorted, so the input does not depend on the order in which they were
+    read. Training runs with ``work_dir`` as the current directory and the input named
+    ``sample.tsv``: sentencepiece records the input path in the model, and a fixed relative name
+    keeps the model bytes identical between runs and output directories.
+    """
+    import io
+
+    import sentencepiece as spm
+
+    os.makedirs(work_dir, exist_ok=True)
+    with open(os.path.join(work_dir, "sample.tsv"), "w", encoding="utf-8", newline="\n") as f:
+        for line in sorted(lines):
+            f.write(f"{line}\t{lines[line]}\n")
+    seed = options.get("random_seed", 0)
+    options = {k: v for k, v in options.items() if k != "random_seed"}
+    model = io.BytesIO()
+    cwd = os.getcwd()
+    try:
+        os.chdir(work_dir)
+        spm.set_random_generator_seed(seed)
+        spm.SentencePieceTrainer.train(input="sample.tsv", model_writer=model, minloglevel=log_level, **options)
+    except RuntimeError as exc:
+        raise _trainer_error(str(exc), options["vocab_size"]) from None
+    finally:
+        os.chdir(cwd)
+    return quantize_scores(model.getvalue())
+
+
+def _trainer_error(message: str, spm_vocab: int) -> TokenizerError:
+    import re
+
+    m = re.search(r"Vocabulary size too high \((\d+)\)\. Please set it to a value <= (\d+)", message)
+    if m:
+        return TokenizerInputError(
+            f"the sample supports at most {int(m.group(2)) + 2} ids (with <pad> and <mask>), not {spm_vocab + 2}: "
+            f"lower VOCAB_SIZE (--vocab-size) to {int(m.group(2)) + 2} or less, or give a larger corpus")
+    m = re.search(r"Vocabulary size is smaller than required_chars\. (\d+) vs (\d+)", message)
+    if m:
+        return TokenizerInputError(
+            f"the sample has {m.group(2)} characters that the vocabulary must cover, more than the {spm_vocab + 2} ids "
+            f"asked for: raise VOCAB_SIZE (--vocab-size) well above {int(m.group(2)) + 5}, or lower --character-coverage")
+    return TokenizerError(f"sentencepiece training failed: {message.strip().splitlines()[-1] if message.strip() else message}")
+
+
+# ---- the sentencepiece file, read without protobuf -----------------------------------------------
+
+
+def _varint(buf: bytes, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        b = buf[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            return value, i
+
+
+def _raw_fields(buf: bytes) -> Iterator[tuple[int, int, int | bytes, int, int]]:
+    """(field number, wire type, value, start, end) of each field of a protobuf message: ints for
+    varints, bytes otherwise; ``buf[start:end]`` is the field's whole encoding."""
+    i = 0
+    while i < len(buf):
+        start = i
+        key, i = _varint(buf, i)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, i = _varint(buf, i)
+        elif wire == 1:
+            value, i = buf[i:i + 8], i + 8
+        elif wire == 2:
+            n, i = _varint(buf, i)
+            value, i = buf[i:i + n], i + n
+        elif wire == 5:
+            value, i = buf[i:i + 4], i + 4
+        else:
+            raise TokenizerError(f"unsupported protobuf wire type {wire}: is this a sentencepiece model?")
+        yield number, wire, value, start, i
+
+
+def _fields(buf: bytes) -> Iterator[tuple[int, int | bytes]]:
+    for number, _, value, _, _ in _raw_fields(buf):
+        yield number, value
+
+
+def _put_varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+# Piece scores are rounded to multiples of this, so that the path scores of the Viterbi search are
+# exact in float32 (sentencepiece) and in float64 (tokenizers), up to magnitude 2^18 (some 30,000
+# pieces in one text): both then compare the same numbers, in the same order, and break ties alike. Unrounded, a near-tie
+# (e.g. "w"+"ww" against "ww"+"w") went different ways in 2 of 21,303 lines of bench_tokenizer's
+# text and in 1 to 14 of 80 Wikipedia documents of 50 lines per language; rounded, in none.
+SCORE_QUANTUM = 2.0 ** -6
+
+
+def quantize_scores(model: bytes, quantum: float = SCORE_QUANTUM) -> bytes:
+    """The model with every piece score (``ModelProto.pieces[].score``, a float32) rounded to a
+    multiple of ``quantum``; all other bytes are kept."""
+    import struct
+
+    out = bytearray()
+    for number, wire, value, start, end in _raw_fields(model):
+        if number != 1 or wire != 2:
+            out += model[start:end]
+            continue
+        piece = bytearray()
+        for n, w, v, s, e in _raw_fields(value):
+            if n == 2 and w == 5:
+                score = round(struct.unpack("<f", v)[0] / quantum) * quantum
+                piece += value[s:s + 1] + struct.pack("<f", score)
+            else:
+                piece += value[s:e]
+        out += model[start:start + 1] + _put_varint(len(piece)) + piece
+    return bytes(out)
+
+
+@dataclass(frozen=True)
+class SpmSpec:
+    """What the HF side needs from a sentencepiece model (``ModelProto`` fields 2 and 3)."""
+
+    model_type: int            # TrainerSpec.model_type: 1 unigram, 2 bpe, 3 word, 4 char
+    normalizer: str            # NormalizerSpec.name
+    charsmap: bytes            # NormalizerSpec.precompiled_charsmap
+    add_dummy_prefix: bool
+    remove_extra_whitespaces: bool
+    escape_whitespaces: bool
+
+
+def spm_spec(model: bytes) -> SpmSpec:
+    trainer, normalizer = {}, {}
+    for number, value in _fields(model):
+        if number == 2:
+            trainer = dict(_fields(value))
+        elif number == 3:
+            normalizer = dict(_fields(value))
+    return SpmSpec(model_type=int(trainer.get(3, 1)), normalizer=bytes(normalizer.get(1, b"")).decode(),
+                   charsmap=bytes(normalizer.get(2, b"")), add_dummy_prefix=bool(normalizer.get(3, 1)),
+                   remove_extra_whitespaces=bool(normalizer.get(4, 1)), escape_whitespaces=bool(normalizer.get(5, 1)))
+
+
+def check_spm_layout(sp, spec: SpmSpec, where: str) -> None:
+    """Refuse a sentencepiece model that XLM-R's tokenizer classes would not reproduce exactly."""
+    problems = []
+    if (sp.unk_id(), sp.bos_id(), sp.eos_id()) != (SPM_UNK_ID, SPM_BOS_ID, SPM_EOS_ID):
+        problems.append(f"special ids unk/bos/eos are {sp.unk_id()}/{sp.bos_id()}/{sp.eos_id()}, not 0/1/2")
+    if sp.pad_id() >= 0:
+        problems.append(f"it has its own pad piece (id {sp.pad_id()})")
+    if spec.model_type != 1:
+        problems.append(f"model type {spec.model_type} is not unigram (1)")
+    if not (spec.add_dummy_prefix and spec.remove_extra_whitespaces and spec.escape_whitespaces):
+        problems.append("its normaliser does not add a dummy prefix, remove extra whitespace and escape whitespace")
+    if any(sp.is_byte(i) for i in range(sp.get_piece_size())):
+        problems.append("it uses byte fallback")
+    if problems:
+        raise TokenizerInputError(f"{where}: not an XLM-R-style sentencepiece model: {'; '.join(problems)}")
+
+
+# ---- transformers files -------------------------------------------------------------------------
+
+
+def build_fast_tokenizer(model: bytes):
+    """A ``tokenizers.Tokenizer`` that encodes like the sentencepiece model, in XLM-R's id layout.
+
+    It is what transformers 5.x ``XLMRobertaTokenizer`` builds: a Unigram model with the same
+    pieces and scores, the model's precompiled normaliser (nmt_nfkc), whitespace split + Metaspace,
+    and ``<s> $A </s>`` around each sequence.
+    """
+    import sentencepiece as spm
+    from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+
+    sp = spm.SentencePieceProcessor(model_proto=model)
+    spec = spm_spec(model)
+    check_spm_layout(sp, spec, "model")
+    n = sp.get_piece_size()
+    vocab = [(BOS, 0.0), (PAD, 0.0), (EOS, 0.0), (UNK, 0.0)]
+    vocab += [(sp.id_to_piece(i), sp.get_score(i)) for i in range(3, n)]
+    vocab.append((MASK, 0.0))
+    tok = Tokenizer(models.Unigram(vocab, unk_id=UNK_ID, byte_fallback=False))
+    if spec.charsmap:
+        tok.normalizer = normalizers.Precompiled(spec.charsmap)
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(),
+                                                 pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")])
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{BOS} $A {EOS}", pair=f"{BOS} $A {EOS} {EOS} $B {EOS}",
+        special_tokens=[(BOS, BOS_ID), (EOS, EOS_ID)])
+    tok.add_special_tokens([AddedToken(BOS, special=True), AddedToken(PAD, special=True),
+                            AddedToken(EOS, special=True), AddedToken(UNK, special=True),
+                            AddedToken(MASK, lstrip=True, special=True)])
+    return tok
+
+
+def _added_token(content: str, lstrip: bool = False) -> dict:
+    return {"content": content, "lstrip": lstrip, "normalized": False, "rstrip": False, "single_word": False,
+            "special": True}
+
+
+def tokenizer_config(vocab_size: int, model_max_length: int = 512) -> dict:
+    """``tokenizer_config.json`` as for xlm-roberta-base (loads in transformers 4.x and 5.x)."""
+    ids = {BOS_ID: BOS, PAD_ID: PAD, EOS_ID: EOS, UNK_ID: UNK, vocab_size - 1: MASK}
+    return {
+        "tokenizer_class": "XLMRobertaTokenizer",
+        "added_tokens_decoder": {str(i): _added_token(t, lstrip=(t == MASK)) for i, t in sorted(ids.items())},
+        "bos_token": BOS, "eos_token": EOS, "sep_token": EOS, "cls_token": BOS, "unk_token": UNK,
+        "pad_token": PAD, "mask_token": MASK,
+        "add_prefix_space": True,
+        "clean_up_tokenization_spaces": False,
+        "model_max_length": model_max_length,
+    }
+
+
+def special_tokens_map() -> dict:
+    return {"bos_token": BOS, "eos_token": EOS, "sep_token": EOS, "cls_token": BOS, "unk_token": UNK,
+            "pad_token": PAD, "mask_token": _added_token(MASK, lstrip=True)}
+
+
+def _write_json(path: str, data: dict) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=False, indent=2, sort_keys=False)
+        f.write("\n")
+
+
+def write_tokenizer_dir(directory: str, model: bytes, *, keep_existing: bool = False) -> None:
+    """Write the sentencepiece file, ``tokenizer.json``, ``tokenizer_config.json`` and
+    ``special_tokens_map.json``. With ``keep_existing``, files already there (a pretrained
+    tokenizer's own) are kept and only the missing ones are written."""
+    import sentencepiece as spm
+
+    os.makedirs(directory, exist_ok=True)
+    vocab_size = spm.SentencePieceProcessor(model_proto=model).get_piece_size() + 2
+
+    def wanted(name: str) -> bool:
+        return not (keep_existing and os.path.exists(os.path.join(directory, name)))
+
+    if wanted(SPM_FILE):
+        with open(os.path.join(directory, SPM_FILE), "wb") as f:
+            f.write(model)
+    if wanted(HF_FILE):
+        build_fast_tokenizer(model).save(os.path.join(directory, HF_FILE))
+    if wanted(CONFIG_FILE):
+        _write_json(os.path.join(directory, CONFIG_FILE), tokenizer_config(vocab_size))
+    if wanted(SPECIAL_MAP_FILE):
+        _write_json(os.path.join(directory, SPECIAL_MAP_FILE), special_tokens_map())
+
+
+def copy_pretrained(source: str, directory: str) -> list[str]:
+    """Copy an existing XLM-R tokenizer (its tokenizer files only, not model weights) into
+    ``directory`` and add the files it lacks. Returns the names copied."""
+    model_path = os.path.join(source, SPM_FILE)
+    if not os.path.isfile(model_path):
+        raise TokenizerInputError(f"--from-pretrained {source}: no {SPM_FILE} there; give a local XLM-R tokenizer "
+                                  "directory (e.g. a saved xlm-roberta-base snapshot or the OUT of make tokenizer)")
+    os.makedirs(directory, exist_ok=True)
+    copied = []
+    for name in TOKENIZER_FILES:
+        if os.path.isfile(os.path.join(source, name)):
+            shutil.copyfile(os.path.join(source, name), os.path.join(directory, name))
+            copied.append(name)
+    with open(model_path, "rb") as f:
+        write_tokenizer_dir(directory, f.read(), keep_existing=True)
+    return copied
+
+
+def load_hf(directory: str):
+    """``transformers.AutoTokenizer.from_pretrained(directory)`` strictly offline."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(directory, local_files_only=True)
+
+
+def verify_directory(directory: str, texts: dict[str, list[str]], max_examples: int = 3) -> dict:
+    """Load ``directory`` with AutoTokenizer and check the XLM-R layout and, text by text, that
+    ``hf(text)["input_ids"] == [0] + XlmrTokenizer.encode(text) + [2]``. Raises on a bad layout;
+    returns per-language counts of equal encodings, with a few differing examples."""
+    tok = XlmrTokenizer.load(directory)
+    hf = load_hf(directory)
+    layout = {"<s>": hf.bos_token_id, "<pad>": hf.pad_token_id, "</s>": hf.eos_token_id, "<unk>": hf.unk_token_id,
+              "<mask>": hf.mask_token_id, "len": len(hf)}
+    expected = {"<s>": BOS_ID, "<pad>": PAD_ID, "</s>": EOS_ID, "<unk>": UNK_ID, "<mask>": tok.mask_id,
+                "len": tok.vocab_size}
+    if layout != expected:
+        raise TokenizerError(f"{directory}: transformers loads ids {layout}, expected the XLM-R layout {expected}")
+    hf_pieces = hf.convert_ids_to_tokens(list(range(4, tok.vocab_size - 1)))
+    ours = [tok.sp.id_to_piece(i) for i in range(3, tok.vocab_size - 2)]
+    if hf_pieces != ours:
+        bad = next(i for i, (a, b) in enumerate(zip(hf_pieces, ours, strict=True)) if a != b)
+        raise TokenizerError(f"{directory}: tokenizer.json and {SPM_FILE} disagree at id {bad + 4} "
+                             f"({hf_pieces[bad]!r} vs {ours[bad]!r})")
+    result = {"transformers_class": type(hf).__name__, "languages": {}}
+    for lang, group in sorted(texts.items()):
+        if not group:
+            continue
+        hf_ids = hf(group, verbose=False)["input_ids"]
+        own = tok.encode_batch(group)
+        diff = [i for i, (a, b) in enumerate(zip(hf_ids, own, strict=True)) if a != [BOS_ID, *b, EOS_ID]]
+        result["languages"][lang] = {"texts": len(group), "equal": len(group) - len(diff),
+                                     "examples": [group[i][:200] for i in diff[:max_examples]]}
+    return result
+
+
+# ---- the tokenizer that the shard writer uses ----------------------------------------------------
+
+
+class XlmrTokenizer:
+    """Encode with sentencepiece in XLM-R's id layout.
+
+    ``encode`` gives the ids without ``<s>``/``</s>``; ``transformers.AutoTokenizer`` on the same
+    directory gives ``[0] + encode(text) + [2]`` (tests/test_tokenizer.py checks this). ``sp`` is the
+    raw ``SentencePieceProcessor`` (its ids are ours minus 1, and its ``<unk>`` is 0).
+    """
+
+    bos_id = BOS_ID
+    pad_id = PAD_ID
+    eos_id = EOS_ID
+    unk_id = UNK_ID
+
+    def __init__(self, model: bytes, threads: int = 1):
+        import sentencepiece as spm
+
+        self._model = bytes(model)
+        self._threads = threads
+        self.sp = spm.SentencePieceProcessor(model_proto=self._model)
+        check_spm_layout(self.sp, spm_spec(self._model), "sentencepiece model")
+        self.vocab_size = self.sp.get_piece_size() + 2
+        self.mask_id = self.vocab_size - 1
+        self._checksum = hashlib.sha256(self._model).hexdigest()
+
+    @classmethod
+    def load(cls, directory: str, threads: int = 1) -> XlmrTokenizer:
+        """Load ``directory/sentencepiece.bpe.model`` (a trained tokenizer or an XLM-R one).
+        ``threads`` is what ``encode_batch`` uses; 1 suits one Spark task per core."""
+        path = os.path.join(directory, SPM_FILE)
+        if not os.path.isfile(path):
+            raise TokenizerInputError(f"{directory}: no {SPM_FILE}; train a tokenizer with make tokenizer "
+                                      "or point to an XLM-R tokenizer directory")
+        with open(path, "rb") as f:
+            return cls(f.read(), threads=threads)
+
+    def __getstate__(self) -> dict:
+        return {"model": self._model, "threads": self._threads}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["model"], state["threads"])
+
+    def __len__(self) -> int:
+        return self.vocab_size
+
+    def encode(self, text: str) -> list[int]:
+        return [i + 1 if i else UNK_ID for i in self.sp.encode(text)]
+
+    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+        """``[encode(t) for t in texts]`` with one sentencepiece call (``threads`` of ``load``)."""
+        return [[i + 1 if i else UNK_ID for i in ids] for ids in self.sp.encode(list(texts), num_threads=self._threads)]
+
+    def decode(self, ids: list[int]) -> str:
+        """Text of ``ids``; ``<s>``, ``<pad>``, ``</s>`` and ``<mask>`` are skipped, ``<unk>`` shows as ' ⁇ '."""
+        return self.sp.decode([i - 1 if i != UNK_ID else SPM_UNK_ID for i in ids
+                               if i > EOS_ID and i != self.mask_id])
+
+    def id_to_piece(self, i: int) -> str:
+        return {BOS_ID: BOS, PAD_ID: PAD, EOS_ID: EOS, UNK_ID: UNK, self.mask_id: MASK}.get(i) or \
+            self.sp.id_to_piece(i - 1)
+
+    def encode_offsets(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+        """Ids of ``text`` and, for each, the character span ``[start, end)`` of ``text`` it covers.
+        A lone '▁' piece covers the space before its word, or nothing ((0, 0)) at the start."""
+        out = self.sp.encode(text, return_type="offset_mapping")
+        return [i + 1 if i else UNK_ID for i in out["ids"]], [tuple(o) for o in out["offsets"]]
+
+    def encode_words(self, words: list[str]) -> tuple[list[int], list[int]]:
+        """Ids of ``" ".join(words)`` and, for each id, the index of the word it belongs to.
+
+        A piece belongs to the word of its first non-space character; a piece of whitespace only
+        (a lone '▁' before a CJK word) belongs to the word of the next piece. An empty or all-space
+        word gets no id.
+        """
+        text = " ".join(words)
+        starts, pos = [], 0
+        for w in words:
+            starts.append(pos)
+            pos += len(w) + 1
+        ids, offsets = self.encode_offsets(text)
+        word_of: list[int | None] = []
+        for begin, end in offsets:
+            first = next((c for c in range(begin, end) if not text[c].isspace()), None)
+            word_of.append(None if first is None else bisect_right(starts, first) - 1)
+        following = len(words) - 1
+        for k in range(len(word_of) - 1, -1, -1):
+            if word_of[k] is None:
+                word_of[k] = following
+            following = word_of[k]
+        return ids, [max(w, 0) for w in word_of]
+
+    def checksum(self) -> str:
+        """sha256 of the sentencepiece file's bytes."""
+        return self._checksum

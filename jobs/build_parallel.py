@@ -1,0 +1,356 @@
+"""Add the `parallel` table (and `parallel_rejects`) to a corpus directory, from parallel corpora.
+
+    spark-submit jobs/build_parallel.py --parallel "de-en=corpus.de,corpus.en fr-en=pairs.tsv" --out runs/corpus
+    python jobs/build_parallel.py --parallel /data/multi30k/task1-raw --parallel /data/tatoeba --out runs/corpus
+
+Pass 1 runs one Spark task per input (a pair of aligned files or one TSV file): it streams the
+lines, rejects undecodable ones with their position, applies the per-pair filters and stages the
+kept pairs. Spark then finds exact duplicates across all inputs (the first in input order is
+kept). Pass 2 writes OUT/parallel/part-<input>.parquet, with word alignments under --align.
+Everything goes to OUT/.parallel.tmp-<id> first and is renamed into place on success.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from jobs import _spark  # noqa: E402
+from jobs._output import commit, prepare_out  # noqa: E402
+from kg_pipeline import __version__  # noqa: E402
+from kg_pipeline.errors import ConfigError, KGError, RejectThresholdError  # noqa: E402
+
+TABLE, REJECTS = "parallel", "parallel_rejects"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="build_parallel.py",
+        description="Parallel corpora (aligned file pairs, TSV, or directories of them; plain, gz, bz2 or xz) -> "
+        "the Parquet tables OUT/parallel (src_lang, tgt_lang, src, tgt, source, split, alignment) and "
+        "OUT/parallel_rejects, with OUT/parallel/_manifest.json.")
+    p.add_argument("--parallel", "-p", action="append", required=True, metavar="SPEC",
+                   help="repeatable, or several separated by spaces. src-tgt=A,B: aligned files (line i of A "
+                   "translates line i of B); src-tgt=F: a TSV file; src-tgt=DIR or DIR: the pairs found in a "
+                   "directory by their names (corpus.de + corpus.en, tatoeba.deu-eng.deu + .eng, train.de.gz + "
+                   "train.en.gz, ja-en.tsv). Codes may be ISO 639-3 (deu-eng); they are normalised to Wikipedia "
+                   "codes (de-en)")
+    p.add_argument("--out", "-o", required=True, help="the corpus directory; the job adds OUT/parallel and "
+                   "OUT/parallel_rejects to it")
+    p.add_argument("--encoding", default="utf-8",
+                   help="text encoding of the inputs (default utf-8; e.g. latin-1). Lines that do not decode go "
+                   "to parallel_rejects")
+    p.add_argument("--max-length", type=int, default=1000,
+                   help="drop a pair when a side is longer than this (default 1000, in --length-unit)")
+    p.add_argument("--length-unit", choices=("chars", "tokens"), default="chars",
+                   help="count lengths in characters or whitespace-separated tokens (default chars)")
+    p.add_argument("--max-ratio", type=float, default=9.0,
+                   help="drop a pair when the longer side is more than this many times the shorter one "
+                   "(default 9, in --length-unit; 0 = no check)")
+    p.add_argument("--keep-identical", action="store_true",
+                   help="keep pairs whose two sides are the same text (dropped by default)")
+    p.add_argument("--no-dedup", action="store_true",
+                   help="keep exact duplicates (by default a repeated (src_lang, tgt_lang, src, tgt) is dropped; "
+                   "the first in input order stays)")
+    p.add_argument("--tsv-columns", default="1,2", metavar="I,J",
+                   help="the source and target columns of TSV inputs, 1-based (default 1,2; Tatoeba's "
+                   "exported sentence pairs: 2,4)")
+    p.add_argument("--pivot", default="en",
+                   help="in a directory with more than two languages per file name, pair each with this one, "
+                   "which becomes the target (default en)")
+    p.add_argument("--eval-source", action="append", default=[], metavar="NAME",
+                   help="mark a source as evaluation data (repeatable; glob patterns like 'multi30k/test*' work). "
+                   "tatoeba.* files always are. Its rows are written and listed under evaluation_sources in "
+                   "the manifest, so that the shard builder refuses them")
+    p.add_argument("--align", action="store_true",
+                   help="fill the alignment column with corpus_builder.align.align_corpus, per language pair")
+    p.add_argument("--align-iterations", type=int, default=5, help="aligner iterations (default 5)")
+    p.add_argument("--align-seed", type=int, default=0, help="aligner seed (default 0)")
+    p.add_argument("--max-reject-fraction", type=float, default=0.001,
+                   help="fail if more than this fraction of the pairs read is rejected (default 0.001)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing OUT/parallel")
+    p.add_argument("--master", default=None, help="Spark master (default local[*] or spark-submit's)")
+    p.add_argument("--ui", action="store_true", help="enable the Spark web UI")
+    return p.parse_args(argv)
+
+
+def clean_config(args) -> dict:
+    from corpus_builder.parallel import CleanConfig
+
+    cfg = CleanConfig(max_length=args.max_length, length_unit=args.length_unit, max_ratio=args.max_ratio,
+                      drop_identical=not args.keep_identical, dedup=not getattr(args, "no_dedup", False))
+    return {k: getattr(cfg, k) for k in ("max_length", "length_unit", "max_ratio", "drop_identical", "dedup")}
+
+
+def tsv_columns(value: str) -> tuple[int, int]:
+    try:
+        i, j = (int(x) for x in value.split(","))
+    except ValueError:
+        i = j = 0
+    if i < 1 or j < 1 or i == j:
+        raise ConfigError(f"--tsv-columns {value}: give two different 1-based column numbers, e.g. 1,2")
+    return i - 1, j - 1
+
+
+def check_options(args) -> None:
+    if not 0.0 <= args.max_reject_fraction <= 1.0:
+        raise ConfigError(f"MAX_REJECT_FRACTION={args.max_reject_fraction} is outside [0, 1]")
+    if args.align:
+        if args.align_iterations < 1:
+            raise ConfigError(f"--align-iterations {args.align_iterations}: use a positive number, e.g. 5")
+        try:
+            from corpus_builder.align import align_corpus  # noqa: F401
+        except ImportError as exc:
+            raise ConfigError(f"--align needs corpus_builder.align.align_corpus, which cannot be imported ({exc}); "
+                              "run without --align to leave the alignment column null") from None
+
+
+def find_duplicates(spark, staged: str, key: tuple[str, ...], losers: str) -> None:
+    """Write (task, row) of every staged row that repeats an earlier one (by task, then row) to `losers`,
+    partitioned by task: pass 2 reads only its own task's losers."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.window import Window
+
+    first = Window.partitionBy(*key).orderBy("task", "row")
+    dup = (spark.read.parquet(staged).select("task", "row", *key)
+           .withColumn("n", F.row_number().over(first)).where(F.col("n") > 1).select("task", "row"))
+    dup.repartition("task").sortWithinPartitions("task", "row").write.partitionBy("task").parquet(losers)
+
+
+def by_prefix(c: Counter, prefix: str) -> dict[str, int]:
+    n = len(prefix) + 1
+    return dict(sorted((k[n:], v) for k, v in c.items() if k.startswith(prefix + ".")))
+
+
+def check_rejects(table: str, read: int, rejected: int, reasons: dict, max_fraction: float, what: str) -> float:
+    fraction = rejected / read if read else 0.0
+    if fraction > max_fraction:
+        listed = ", ".join(f"{k}: {v:,}" for k, v in reasons.items())
+        raise RejectThresholdError(
+            f"{rejected:,} of {read:,} {what} were rejected ({fraction:.4%} > MAX_REJECT_FRACTION={max_fraction}); "
+            f"reasons: {listed}. If the text is not UTF-8, pass its --encoding (e.g. --encoding latin-1); "
+            f"otherwise raise MAX_REJECT_FRACTION to keep the good lines (the bad ones then go to {table})")
+    return fraction
+
+
+def versions() -> dict:
+    import pyarrow
+    import pyspark
+
+    return {"xlkit": __version__, "python": platform.python_version(), "pyspark": pyspark.__version__,
+            "pyarrow": pyarrow.__version__, "java": _spark.java_version(_spark.check_java())}
+
+
+def finish_tables(tmp: str, names: dict) -> None:
+    """An empty table still gets one file, so that readers learn its schema."""
+    from kg_pipeline.tables import write_empty
+
+    for name, schema in names.items():
+        d = os.path.join(tmp, name)
+        if not os.path.isdir(d) or not any(n.endswith(".parquet") for n in os.listdir(d)):
+            write_empty(tmp, name, schema)
+
+
+def build(spark, args, inputs: list, tmp: str) -> dict:
+    from corpus_builder.parallel import DEDUP_KEY, PARALLEL, publish_task, raise_task_errors, stage_task
+    from kg_pipeline.tables import REJECTS as REJECTS_SCHEMA
+
+    sc = spark.sparkContext
+    t_start = time.perf_counter()
+    cfg = clean_config(args)
+    cols = tsv_columns(args.tsv_columns)
+    stage, losers = os.path.join(tmp, "_stage"), os.path.join(tmp, "_losers")
+    encoding = args.encoding
+    cores = sc.defaultParallelism
+    pairs = sorted({p.pair for p in inputs})
+    print(f"build_parallel: {len(inputs)} input(s), {len(pairs)} language pair(s) ({', '.join(pairs)}) "
+          f"[{sc.master}]", file=sys.stderr)
+
+    t0 = time.perf_counter()
+    items = [(i, p.as_dict()) for i, p in enumerate(inputs)]
+    summaries = _spark.run_tasks(sc, items, lambda it: stage_task(it[0], it[1], cfg, encoding, cols, stage, tmp, REJECTS),
+                                 "pairs", unit="input")
+    t_read = _spark.since(t0)
+    raise_task_errors(summaries)
+    c: Counter = Counter()
+    for s in summaries:
+        c.update(s["counters"])
+    read, rejected = c["read"], c["rejected"]
+    pps = read / t_read if t_read else 0.0
+    dropped = by_prefix(c, "dropped")
+    print(f"build_parallel: read {read:,} pairs in {t_read:.1f} s: {pps:,.0f} pairs/s, {pps / cores:,.0f} per core; "
+          f"{sum(dropped.values()):,} dropped ({', '.join(f'{k}: {v:,}' for k, v in dropped.items()) or 'none'}), "
+          f"{rejected:,} rejected", file=sys.stderr)
+    fraction = check_rejects(REJECTS, read, rejected, by_prefix(c, "rejects"), args.max_reject_fraction, "pairs")
+
+    t1 = time.perf_counter()
+    staged_dir = os.path.join(stage, "pairs")
+    if cfg["dedup"] and os.path.isdir(staged_dir):
+        find_duplicates(spark, staged_dir, DEDUP_KEY, losers)
+    align = {"iterations": args.align_iterations, "seed": args.align_seed} if args.align else None
+    if align:  # one task per language pair: the aligner learns from all of its pairs
+        groups: dict[str, list] = {}
+        for i, p in enumerate(inputs):
+            groups.setdefault(p.pair, []).append((i, p.as_dict()))
+        units = list(groups.values())
+    else:
+        units = [[it] for it in items]
+    losers_dir = losers if os.path.isdir(losers) else None
+    published = _spark.run_tasks(sc, units, lambda g: publish_task(g, stage, losers_dir, tmp, align), "publish",
+                                 unit="input")
+    t_publish = _spark.since(t1)
+    n_dup = sum(r["duplicates"] for g in published for r in g)
+    n_rows = sum(r["rows"] for g in published for r in g)
+    print(f"build_parallel: dropped {n_dup:,} duplicates{' and aligned' if align else ''}, wrote {n_rows:,} pairs in "
+          f"{t_publish:.1f} s", file=sys.stderr)
+    shutil.rmtree(stage, ignore_errors=True)
+    shutil.rmtree(losers, ignore_errors=True)
+    finish_tables(tmp, {TABLE: PARALLEL, REJECTS: REJECTS_SCHEMA})
+
+    final = {r["task"]: r for group in published for r in group}
+    manifest = {
+        "job": "build_parallel",
+        "schema_version": 1,
+        "inputs": [{"source": p.source, "src_lang": p.src_lang, "tgt_lang": p.tgt_lang, "split": p.split,
+                    "format": p.fmt, "evaluation": p.evaluation, "files": s["files"]}
+                   | ({"tsv_swapped": True} if p.swap else {}) for p, s in zip(inputs, summaries, strict=True)],
+        "config": cfg | {"encoding": encoding, "tsv_columns": [x + 1 for x in cols], "pivot": args.pivot,
+                         "eval_source": args.eval_source, "align": align,
+                         "max_reject_fraction": args.max_reject_fraction},
+        "evaluation_sources": sorted({p.source for p in inputs if p.evaluation}),
+        **source_counts(inputs, summaries, final),
+        "rejects": {"pairs": rejected, "lines": sum(s["reject_lines"] for s in summaries), "pairs_read": read,
+                    "fraction": fraction, "max_fraction": args.max_reject_fraction,
+                    "by_reason": by_prefix(c, "rejects")},
+        "versions": versions(),
+        "durations_s": {"read": t_read, "dedup_and_write": t_publish, "total": _spark.since(t_start)},
+        "throughput": {"cores": cores, "pairs_per_s": round(pps, 1), "pairs_per_s_per_core": round(pps / cores, 1)},
+    }
+    with open(os.path.join(tmp, TABLE, "_manifest.json"), "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    return manifest
+
+
+def source_counts(inputs: list, summaries: list, final: dict) -> dict:
+    """Rows and drop reasons per source and per language pair, for the manifest."""
+    sources: dict[str, dict] = {}
+    by_pair: Counter = Counter()
+    dropped_by_pair: dict[str, Counter] = {}
+    total_dropped: Counter = Counter()
+    for i, (p, s) in enumerate(zip(inputs, summaries, strict=True)):
+        c = Counter(s["counters"])
+        dropped = Counter(by_prefix(c, "dropped"))
+        if final[i]["duplicates"]:
+            dropped["duplicate"] += final[i]["duplicates"]
+        src = sources.setdefault(p.source, {"evaluation": False, "splits": [], "rows": 0, "read": 0, "rejected": 0,
+                                            "dropped": Counter(), "by_pair": {}})
+        src["evaluation"] |= p.evaluation
+        if p.split not in src["splits"]:
+            src["splits"].append(p.split)
+        pair = src["by_pair"].setdefault(p.pair, {"rows": 0, "read": 0, "rejected": 0, "dropped": Counter()})
+        for d in (src, pair):
+            d["rows"] += final[i]["rows"]
+            d["read"] += c["read"]
+            d["rejected"] += c["rejected"]
+            d["dropped"].update(dropped)
+        by_pair[p.pair] += final[i]["rows"]
+        dropped_by_pair.setdefault(p.pair, Counter()).update(dropped)
+        total_dropped.update(dropped)
+    for src in sources.values():
+        src["dropped"] = dict(sorted(src["dropped"].items()))
+        for pair in src["by_pair"].values():
+            pair["dropped"] = dict(sorted(pair["dropped"].items()))
+    rows = sum(by_pair.values())
+    return {
+        "tables": {TABLE: {"rows": rows, "by_pair": dict(sorted(by_pair.items())),
+                           "by_source": {k: v["rows"] for k, v in sources.items()}},
+                   REJECTS: {"rows": sum(s["reject_lines"] for s in summaries)}},
+        "sources": sources,
+        "dropped": {"total": sum(total_dropped.values()), "by_reason": dict(sorted(total_dropped.items())),
+                    "by_pair": {k: dict(sorted(v.items())) for k, v in sorted(dropped_by_pair.items())}},
+    }
+
+
+def summary_table(manifest: dict) -> str:
+    """Rows per source, printed at the end of both jobs."""
+    lines = [f"{'source':<28}{'rows':>10}{'read':>10}{'dropped':>10}{'rejected':>10}  eval", "-" * 74]
+    for name, s in manifest["sources"].items():
+        lines.append(f"{name:<28}{s['rows']:>10,}{s['read']:>10,}{sum(s['dropped'].values()):>10,}"
+                     f"{s['rejected']:>10,}  {'yes' if s['evaluation'] else ''}")
+    return "\n".join(lines)
+
+
+def commit_tables(tmp: str, out_dir: str, names: tuple[str, ...]) -> None:
+    for name in names:
+        commit(os.path.join(tmp, name), os.path.join(out_dir, name))
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_job(job: str, args, plan, build_fn, names: tuple[str, ...], summary) -> int:
+    """The driver of both text jobs: plan the inputs, check OUT, build into OUT/.<table>.tmp-<id>, commit.
+
+    names[0] is the main table: its existence needs --overwrite, and its directory holds the manifest.
+    """
+    tmp = None
+    out_dir = os.path.abspath(args.out)
+    out_existed = os.path.exists(out_dir)
+    try:
+        inputs = plan()
+        table_out, tmp = prepare_out(os.path.join(args.out, names[0]), args.overwrite)
+        _spark.check_java()
+        spark = _spark.make_session(f"xlkit-{job.replace('_', '-')}", args.master, shuffle_partitions=8, ui=args.ui)
+        spark.conf.set("spark.sql.parquet.compression.codec", "zstd")
+        os.makedirs(tmp)
+        try:
+            manifest = build_fn(spark, args, inputs, tmp)
+        except Exception as exc:
+            if isinstance(exc, KGError):
+                raise
+            if type(exc).__name__ in ("Py4JJavaError", "PythonException", "SparkException") or "XLKIT-ERROR" in str(exc):
+                raise KGError(_spark.spark_error_message(exc)) from None
+            raise
+        commit_tables(tmp, out_dir, names)
+        tmp = None
+        print(summary(manifest), file=sys.stderr)
+        print(f"{job}: wrote {table_out} (manifest: {table_out}/_manifest.json) in "
+              f"{manifest['durations_s']['total']:.1f} s", file=sys.stderr)
+        return 0
+    except KGError as exc:
+        print(f"{job}: error: {exc.user_message()}", file=sys.stderr)
+        return exc.exit_code
+    finally:
+        if tmp and os.path.exists(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not out_existed and not os.listdir(out_dir):
+                os.rmdir(out_dir)  # a failed run leaves no trace, not even the OUT it created
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+
+    def plan():
+        from corpus_builder.langcodes import normalise
+        from corpus_builder.parallel import check_encoding, plan_inputs
+
+        check_options(args)
+        args.encoding = check_encoding(args.encoding)
+        clean_config(args)
+        tsv_columns(args.tsv_columns)
+        return plan_inputs(args.parallel, normalise(args.pivot), tuple(args.eval_source))
+
+    return run_job("build_parallel", args, plan, build, (TABLE, REJECTS), summary_table)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
