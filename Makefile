@@ -67,6 +67,7 @@ help:
 	@echo "make tokenizer CORPUS=<corpus dir> OUT=<dir> [VOCAB_SIZE=250002] [ALPHA=0.3] [SAMPLE_SENTENCES=2000000] [LANGS=en,de] [SEED=0] [SPM_THREADS=1] [FROM_PRETRAINED=<XLM-R tokenizer dir>] [OVERWRITE=1]"
 	@echo "make shards CORPUS=<dir> TOKENIZER=<dir> OUT=<dir> [TASKS=mlm,pairs,...] [MAX_LEN=512] [MAX_ROWS=100000] [LANGS=..] [EXCLUDE_SOURCES=..]"
 	@echo "make bench-kg             knowledge-graph throughput benchmark (writes bench/results/)"
+	@echo "make bench-tokenizer      tokenization per core against HF tokenizers; make bench-align: AER; make bench-loader: loader headroom"
 	@echo "make bench-corpus         corpus throughput vs wikiextractor, and memory as the input grows"
 	@echo "make lint                 ruff"
 	@echo "make venv                 create .venv and install torch + the project with extras"
@@ -157,6 +158,15 @@ bench-kg: venv
 
 bench-corpus: venv
 	$(PY) bench/bench_corpus.py
+
+bench-tokenizer: venv
+	$(PY) bench/bench_tokenizer.py
+
+bench-align: venv
+	$(PY) bench/bench_align.py
+
+bench-loader: venv
+	$(PY) bench/bench_loader.py
 
 clean:
 	rm -rf runs .pytest_cache .ruff_cache spark-warehouse metastore_db derby.log
