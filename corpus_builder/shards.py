@@ -67,6 +67,7 @@ class ShardWriter:
         self.schema = SCHEMAS[task]
         self.files: list[dict] = []
         self.tokens: Counter = Counter()
+        self.dropped: Counter = Counter()
         self._cols: dict[str, list] = {f.name: [] for f in self.schema}
         self._pending = 0
         self._rows_in_file = 0
@@ -114,7 +115,8 @@ class ShardWriter:
         self._flush()
         if self._writer is not None:
             self._close_file()
-        return {"task": self.task, "input_idx": self.input_idx, "files": self.files, "tokens": dict(self.tokens)}
+        return {"task": self.task, "input_idx": self.input_idx, "files": self.files, "tokens": dict(self.tokens),
+                "dropped": dict(self.dropped)}
 
     def abort(self) -> None:
         if self._writer is not None:
@@ -259,11 +261,10 @@ def _rows_mono(path, tok, cfg):
 def _rows_mep(path, tok, cfg):
     for r in iter_rows(path):
         got = mention_token_span(tok.tok, r["text"], r["start"], r["end"])
-        if got is None:
+        if got is None or got[2] > cfg["max_len"] - 2:
+            yield None, "mention_not_in_window", 0
             continue
         ids, a, b = got
-        if b > cfg["max_len"] - 2:
-            continue
         yield ({"ids": ids[: cfg["max_len"] - 2], "mention_start": a, "mention_end": b, "qid": r["qid"],
                 "candidate": r["candidate"], "lang": r["lang"]}, r["lang"], len(ids))
 
@@ -300,6 +301,7 @@ def _rows_distill(path, tok, cfg):
         x_ids, x_w = tok.tok.encode_words(tokenize_words(x))
         half = cfg["max_len"] // 2 - 2
         if not en_ids or not x_ids or len(en_ids) > half or len(x_ids) > half:
+            yield None, "too_long_or_empty", 0  # word alignments cannot be cut: the pair is left out
             continue
         yield ({"en_text": en, "x_text": x, "x_lang": x_lang, "en_ids": en_ids, "en_word_ids": en_w,
                 "x_ids": x_ids, "x_word_ids": x_w, "alignment": pairs}, x_lang, len(en_ids) + len(x_ids))
@@ -316,7 +318,9 @@ def build_part(task: str, input_path: str, input_idx: int, out_dir: str, tokeniz
     keep = set(cfg["keep_langs"]) if cfg.get("keep_langs") else None
     try:
         for row, lang, n in ROW_BUILDERS[task](input_path, tok, cfg):
-            if keep is None or lang in keep:
+            if row is None:
+                writer.dropped[lang] += 1   # here ``lang`` carries the reason
+            elif keep is None or lang in keep:
                 writer.append(row, lang, n)
     except BaseException:
         writer.abort()

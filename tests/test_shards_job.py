@@ -61,6 +61,10 @@ def test_every_task_matches_its_table(built):
     assert len(read["mono"]) == len(mono)
     assert len(read["docs"]) == len(rows(corpus, "entity_docs"))
     assert len(read["mep"]) == len(rows(corpus, "mep_examples"))
+    # an OE query needs a subject text: the context sentence, else the subject's entity doc in that language
+    docs = {(d["qid"], d["lang"]) for d in rows(corpus, "entity_docs")}
+    oe = [e for e in rows(corpus, "oe_examples") if e["context"] is not None or (e["subject"], e["lang"]) in docs]
+    assert len(read["oe"]) == len(oe) > 0
     # mlm keeps every token of every sentence, inside <s> ... </s>, one document per sequence
     expected = Counter()
     for r in mono:
@@ -144,3 +148,23 @@ def test_empty_requested_language(built, tmp_path, capsys):
                               "--langs", "de,sw", "--tasks", "mlm"]) == 2
     assert "no text for requested language(s) sw" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_real_multi30k_pairs(built, tmp_path):
+    """make parallel + make shards over the real Multi30K: one pairs row per cleaned train pair."""
+    _, tok, _ = built
+    multi30k = require(SHARED_DATA / "multi30k" / "task1-raw")
+    corpus = tmp_path / "corpus"
+    assert build_parallel.main(["--parallel", str(multi30k), "--out", str(corpus)]) == 0
+    train = [r for r in rows(corpus, "parallel") if r["split"] == "train"]
+    assert {(r["src_lang"], r["tgt_lang"]) for r in train} == {("de", "en"), ("fr", "en"), ("cs", "en")}
+    out = tmp_path / "shards"
+    assert build_shards.main(["--corpus", str(corpus), "--tokenizer", str(tok), "--out", str(out),
+                              "--tasks", "pairs,distill", "--max-len", "256"]) == 0
+    pairs = ShardSet.open(str(out / "pairs"))
+    assert len(pairs) == len(train) > 80_000
+    manifest = json.loads((out / "pairs" / "manifest.json").read_text())
+    assert set(manifest["tokens_by_lang"]) == {"de", "fr", "cs"}
+    distill = json.loads((out / "distill" / "manifest.json").read_text())
+    assert distill["rows"] + distill["dropped"]["too_long_or_empty"] == len(train)
+    assert distill["dropped"]["too_long_or_empty"] < 0.01 * len(train)
