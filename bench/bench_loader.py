@@ -482,6 +482,20 @@ def gpu_rows(loader: list[dict], trainer: list[dict]) -> list[dict]:
     return out
 
 
+def _spread(runs: list[float]) -> str:
+    return f"{min(runs):.3f}-{max(runs):.3f} ({len(runs)})"
+
+
+def worst_gpu_rows(rows: list[dict]) -> list[dict]:
+    """Per trainer and scenario, the loader case that needs the most cores."""
+    worst: dict[tuple[str, str], dict] = {}
+    for r in rows:
+        key = (r["trainer"], r["scenario"])
+        if key not in worst or r["cores_taskstream"] > worst[key]["cores_taskstream"]:
+            worst[key] = r
+    return list(worst.values())
+
+
 def render_markdown(report: dict) -> str:
     env = report["environment"]
     out = ["# Loader benchmark", "",
@@ -501,9 +515,9 @@ def render_markdown(report: dict) -> str:
     out += ["", f"## Loader on one core (batches of {BATCH}; fastest of {report['repeat']} pinned children x "
             f"{LOADER_ROUNDS} passes, each of {report['loader'][0]['examples']:,} examples)", ""]
     out += _md_table(["case", "mode", "examples/s", "tokens/s", "µs/example", "examples/CPU-s", "padding share",
-                      "all runs s"],
+                      "runs s: min-max (n)"],
                      [[r["case"], r["mode"], r["examples_per_s"], r["tokens_per_s"], r["us_per_example"],
-                       r["examples_per_cpu_s"], r["padding_share"], r["all_runs_s"]] for r in report["loader"]])
+                       r["examples_per_cpu_s"], r["padding_share"], _spread(r["all_runs_s"])] for r in report["loader"]])
     out += ["", "Tokens are real tokens (specials included, padding excluded). The prototype is not in "
             "trainer/data.py: it gathers the same rows (checked equal) from numpy views of the Arrow buffers.", "",
             f"## Trainer: MLM training step on CPU (forward + backward + AdamW), vocab {VOCAB}, seq len {SEQ_LEN}", ""]
@@ -527,10 +541,11 @@ def render_markdown(report: dict) -> str:
                       for r in report["headroom"]])
     out += ["", "Headroom in tokens compares real loader tokens with the trainer's 128 positions per example: "
             "the conservative figure for short rows (pairs) that a trainer would pack to 128.", "",
-            "## GPU estimate (assumptions, nothing measured on a GPU): loader cores needed per GPU to keep up", ""]
+            "## GPU estimate (assumptions, nothing measured on a GPU): loader cores per GPU to keep up", "",
+            "The most demanding loader case per row (all cases in loader.json).", ""]
     out += _md_table(["trainer", "assumed GPU rate", "GPU ex/s", "loader", "cores (TaskStream)", "cores (prototype)"],
                      [[r["trainer"], r["scenario"], r["gpu_examples_per_s"], r["loader"], r["cores_taskstream"],
-                       r["cores_prototype"]] for r in report["gpu"]])
+                       r["cores_prototype"]] for r in worst_gpu_rows(report["gpu"])])
     out += ["", f"{GPU_TFLOPS:.0f} TFLOP/s is ~10% of an H100's dense bf16 peak, plausible for small at a larger "
             "batch; tiny would be bound by kernel launches long before that, so its FLOP-based row is an "
             "upper bound.", ""]

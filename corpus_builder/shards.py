@@ -15,8 +15,6 @@ with English for MMKD.
 from __future__ import annotations
 
 import glob
-import hashlib
-import json
 import os
 import uuid
 from collections import Counter
@@ -24,6 +22,8 @@ from collections.abc import Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from kg_pipeline.fsio import sha256_file
 
 SCHEMA_VERSION = 1
 IDS = pa.list_(pa.int32())
@@ -48,14 +48,6 @@ TASKS = tuple(SCHEMAS)
 
 class ShardError(Exception):
     """A shard build or a shard read that cannot go on; the message says why and what to do."""
-
-
-def sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(8 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class ShardWriter:
@@ -191,25 +183,9 @@ def mention_token_span(tok, text: str, start: int, end: int) -> tuple[list[int],
 
 def eval_sources(corpus: str) -> dict[str, str]:
     """Sources that some manifest of the corpus marks as evaluation data -> that manifest's path."""
-    out: dict[str, str] = {}
-    for path in sorted(glob.glob(os.path.join(corpus, "**", "_manifest*.json"), recursive=True)):
-        try:
-            with open(path, encoding="utf-8") as f:
-                m = json.load(f)
-        except (OSError, ValueError):
-            continue
-        stack = [m]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, dict):
-                for k, v in node.items():
-                    if k == "evaluation_sources" and isinstance(v, list):
-                        out.update({str(s): path for s in v})
-                    else:
-                        stack.append(v)
-            elif isinstance(node, list):
-                stack.extend(node)
-    return out
+    from .tokenizer import evaluation_sources
+
+    return evaluation_sources(corpus)
 
 
 # ---- one Spark task: one input part of one task -------------------------------------------------------

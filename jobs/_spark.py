@@ -11,10 +11,11 @@ import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from kg_pipeline.errors import ConfigError, find_tagged
+from kg_pipeline.errors import MARK, ConfigError, KGError, find_tagged
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("kg_pipeline", "corpus_builder", "trainer", "jobs")
@@ -136,6 +137,22 @@ def spark_error_message(exc: BaseException) -> str:
         if line.startswith(("RuntimeError:", "ValueError:", "OSError:", "FileNotFoundError:")):
             return line
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+SPARK_FAILURES = ("Py4JJavaError", "PythonException", "SparkException")
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Inside, a failed Spark task or action becomes a KGError with the one line meant for the user."""
+    try:
+        yield
+    except KGError:
+        raise
+    except Exception as exc:
+        if type(exc).__name__ in SPARK_FAILURES or MARK in str(exc):
+            raise KGError(spark_error_message(exc)) from None
+        raise
 
 
 def since(t0: float) -> float:

@@ -369,14 +369,8 @@ def main(argv: list[str] | None = None) -> int:
         spark = _spark.make_session("xlkit-build-corpus", args.master, shuffle_partitions=8, ui=args.ui)
         spark.conf.set("spark.sql.parquet.compression.codec", "zstd")
         os.makedirs(tmp)
-        try:
+        with _spark.user_errors():
             manifest = build(spark, args, dumps, tmp, kg)
-        except Exception as exc:
-            if isinstance(exc, KGError):
-                raise
-            if type(exc).__name__ in ("Py4JJavaError", "PythonException", "SparkException") or "XLKIT-ERROR" in str(exc):
-                raise KGError(_spark.spark_error_message(exc)) from None
-            raise
         commit(tmp, out)
         tmp = None
         t = manifest["tables"]

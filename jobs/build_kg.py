@@ -256,14 +256,8 @@ def main(argv: list[str] | None = None) -> int:
         _spark.check_java()
         spark = _spark.make_session("xlkit-build-kg", cfg.master, ui=args.ui)
         os.makedirs(tmp)
-        try:
+        with _spark.user_errors():
             manifest = build(spark, cfg, files, tmp)
-        except Exception as exc:
-            if isinstance(exc, KGError):
-                raise
-            if type(exc).__name__ in ("Py4JJavaError", "PythonException", "SparkException") or "XLKIT-ERROR" in str(exc):
-                raise KGError(_spark.spark_error_message(exc)) from None
-            raise
         commit(tmp, out)
         tmp = None
         print(summary_table(manifest), file=sys.stderr)

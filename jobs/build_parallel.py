@@ -312,14 +312,8 @@ def run_job(job: str, args, plan, build_fn, names: tuple[str, ...], summary) -> 
         spark = _spark.make_session(f"xlkit-{job.replace('_', '-')}", args.master, shuffle_partitions=8, ui=args.ui)
         spark.conf.set("spark.sql.parquet.compression.codec", "zstd")
         os.makedirs(tmp)
-        try:
+        with _spark.user_errors():
             manifest = build_fn(spark, args, inputs, tmp)
-        except Exception as exc:
-            if isinstance(exc, KGError):
-                raise
-            if type(exc).__name__ in ("Py4JJavaError", "PythonException", "SparkException") or "XLKIT-ERROR" in str(exc):
-                raise KGError(_spark.spark_error_message(exc)) from None
-            raise
         commit_tables(tmp, out_dir, names)
         tmp = None
         print(summary(manifest), file=sys.stderr)

@@ -204,14 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         spark = _spark.make_session("xlkit-build-shards", args.master, shuffle_partitions=8)
         spark.conf.set("spark.sql.parquet.compression.codec", "zstd")
         os.makedirs(tmp)
-        try:
+        with _spark.user_errors():
             manifest = build(spark, args, corpus, tokenizer, tmp)
-        except Exception as exc:
-            if isinstance(exc, KGError):
-                raise
-            if type(exc).__name__ in ("Py4JJavaError", "PythonException", "SparkException"):
-                raise KGError(_spark.spark_error_message(exc)) from None
-            raise
         commit(tmp, out)
         tmp = None
         for task, t in manifest["tasks"].items():

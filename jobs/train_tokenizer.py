@@ -15,7 +15,6 @@ Output goes to a temporary directory and is renamed into place on success.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -31,6 +30,7 @@ from corpus_builder import tokenizer as tk  # noqa: E402
 from jobs._output import commit, prepare_out  # noqa: E402
 from kg_pipeline import __version__  # noqa: E402
 from kg_pipeline.errors import KGError  # noqa: E402
+from kg_pipeline.fsio import sha256_file  # noqa: E402
 
 SCHEMA_VERSION = 1
 # Checked after every build, besides the sampled texts: one line per script family.
@@ -107,14 +107,6 @@ def check_args(args: argparse.Namespace) -> set[str] | None:
     if not langs:
         raise tk.TokenizerInputError(f"--langs {args.langs!r} names no language: use e.g. --langs en,de,ja")
     return langs
-
-
-def sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(8 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def versions() -> dict:

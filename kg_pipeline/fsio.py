@@ -23,6 +23,17 @@ class FileInfo:
     size: int
 
 
+def sha256_file(path: str) -> str:
+    """sha256 of a local file, read in 8 MiB chunks."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(8 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def _arrow_fs(path: str):
     from pyarrow import fs as pafs
 

@@ -20,21 +20,13 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from kg_pipeline.fsio import sha256_file
+
 SCHEMA_VERSION = 1
 
 
 class ShardFormatError(Exception):
     """A shard directory that is missing, of another schema version, truncated or tampered with."""
-
-
-def _sha256(path: str) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(8 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass
@@ -65,7 +57,7 @@ class ShardSet:
             fpath = os.path.join(directory, entry["name"])
             if not os.path.exists(fpath):
                 raise ShardFormatError(f"{fpath} is listed in the manifest but missing; rebuild the shards")
-            if verify and _sha256(fpath) != entry["sha256"]:
+            if verify and sha256_file(fpath) != entry["sha256"]:
                 raise ShardFormatError(f"{fpath}: sha256 does not match the manifest (truncated or modified); "
                                        "rebuild the shards")
             try:
