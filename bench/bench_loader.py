@@ -244,8 +244,8 @@ class TrainConfig:
 
 
 TRAIN_CONFIGS = {
-    "tiny": TrainConfig("tiny", 2, 128, 2, 512, 32, warmup=2, steps=8),
-    "small": TrainConfig("small", 6, 768, 12, 3072, 8, warmup=1, steps=5),
+    "tiny": TrainConfig("tiny", 2, 128, 2, 512, 32, warmup=2, steps=20),
+    "small": TrainConfig("small", 6, 768, 12, 3072, 8, warmup=1, steps=8),
 }
 
 
@@ -523,10 +523,10 @@ def render_markdown(report: dict) -> str:
             f"## Trainer: MLM training step on CPU (forward + backward + AdamW), vocab {VOCAB}, seq len {SEQ_LEN}", ""]
     out += _md_table(["config", "layers", "hidden", "heads", "inter.", "batch", "params M", "threads",
                       "best step s", "cores busy", "median step s", "examples/s", "tokens/s", "GFLOP/s",
-                      "all steps s"],
+                      "steps s: min-max (n)"],
                      [[r["config"], r["layers"], r["hidden"], r["heads"], r["intermediate"], r["batch"],
                        r["params_m"], r["threads"], r["best_step_s"], r["cores_busy"], r["median_step_s"],
-                       r["examples_per_s"], r["tokens_per_s"], r["gflops_per_s"], r["all_steps_s"]]
+                       r["examples_per_s"], r["tokens_per_s"], r["gflops_per_s"], _spread(r["all_steps_s"])]
                       for r in report["trainer"]])
     out += ["", "Cores busy = CPU seconds / wall seconds of the best step (2.0 = both cores the whole step; "
             "less = other work on the machine took them).", "",
