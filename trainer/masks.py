@@ -1,0 +1,81 @@
+"""Batch layouts and 4-D attention masks of the Ernie-M objectives (DESIGN.md, "Objectives").
+
+Every mask is a boolean tensor ``[B, 1, S, S]``: ``mask[b, 0, i, j]`` is True when position i
+may attend to position j (transformers 5.x takes 4-D masks; it rejects 3-D ones). A padding
+position attends only to itself, so that no softmax row is empty; no real position attends to
+padding.
+
+Segments: ``segment[b, i]`` is 0 for padding, 1 for the first segment (``<s> src </s>``, or the
+source sentence in BTMLM) and 2 for the second (``</s> tgt </s>``, or BTMLM's placeholders).
+Special tokens belong to the segment they delimit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+PAD_SEGMENT, FIRST, SECOND = 0, 1, 2
+
+
+@dataclass
+class PairBatch:
+    """``<s> src </s></s> tgt </s>`` per row, right-padded."""
+
+    input_ids: torch.Tensor      # [B, S] long
+    position_ids: torch.Tensor   # [B, S] long: restart at the second segment; padding_idx on padding
+    lang_ids: torch.Tensor       # [B, S] long: the language of each segment (0 on padding)
+    segment: torch.Tensor        # [B, S] long: 0 pad, 1 first, 2 second
+
+
+def pair_batch(src: list[list[int]], tgt: list[list[int]], src_lang: list[int], tgt_lang: list[int], *,
+               bos_id: int, eos_id: int, pad_id: int, padding_idx: int = 1) -> PairBatch:
+    """Lay out TLM/CAMLM inputs. Positions follow RoBERTa: the first real position is
+    ``padding_idx + 1`` and padding gets ``padding_idx``; the second segment starts again."""
+    rows = []
+    for s, t, ls, lt in zip(src, tgt, src_lang, tgt_lang, strict=True):
+        a = [bos_id, *s, eos_id]
+        b = [eos_id, *t, eos_id]
+        rows.append((a + b, [padding_idx + 1 + i for i in range(len(a))] + [padding_idx + 1 + i for i in range(len(b))],
+                     [ls] * len(a) + [lt] * len(b), [FIRST] * len(a) + [SECOND] * len(b)))
+    width = max(len(r[0]) for r in rows)
+
+    def padded(k: int, fill: int) -> torch.Tensor:
+        return torch.tensor([r[k] + [fill] * (width - len(r[k])) for r in rows], dtype=torch.long)
+
+    return PairBatch(padded(0, pad_id), padded(1, padding_idx), padded(2, 0), padded(3, PAD_SEGMENT))
+
+
+def _pad_diagonal(segment: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+    """Let padding rows see themselves only, and no row see padding."""
+    real = segment != PAD_SEGMENT
+    allowed = allowed & real[:, None, :] & real[:, :, None]
+    eye = torch.eye(segment.shape[1], dtype=torch.bool, device=segment.device)[None]
+    return (allowed | (eye & ~real[:, :, None]))[:, None]
+
+
+def full_mask(segment: torch.Tensor) -> torch.Tensor:
+    """TLM (and MMLM on a pair): every real position attends to every real position."""
+    s = segment.shape[1]
+    return _pad_diagonal(segment, torch.ones(segment.shape[0], s, s, dtype=torch.bool, device=segment.device))
+
+
+def cross_mask(segment: torch.Tensor) -> torch.Tensor:
+    """CAMLM: a position attends to itself and to the other segment, never to the rest of its own.
+
+    This is a per-layer rule. Across two or more layers a source position still reaches the other
+    source tokens through the target positions that attended to them; see tests/test_mask_leakage.py.
+    """
+    other = segment[:, :, None] != segment[:, None, :]
+    eye = torch.eye(segment.shape[1], dtype=torch.bool, device=segment.device)[None]
+    return _pad_diagonal(segment, other | eye)
+
+
+def placeholder_mask(segment: torch.Tensor) -> torch.Tensor:
+    """BTMLM stage 1: source positions (segment 1) attend to the source only; each placeholder
+    (segment 2) attends to the source and to itself."""
+    q, k = segment[:, :, None], segment[:, None, :]
+    eye = torch.eye(segment.shape[1], dtype=torch.bool, device=segment.device)[None]
+    allowed = ((q == FIRST) & (k == FIRST)) | ((q == SECOND) & ((k == FIRST) | eye))
+    return _pad_diagonal(segment, allowed)
