@@ -30,6 +30,7 @@ from jobs.build_parallel import (  # noqa: E402
     check_rejects,
     find_duplicates,
     finish_tables,
+    read_pass,
     run_job,
     versions,
 )
@@ -92,7 +93,6 @@ def plan(args) -> list:
 
 def build(spark, args, inputs: list, tmp: str) -> dict:
     from corpus_builder.monolingual import DEDUP_KEY, MONOLINGUAL, publish_mono_task, stage_mono_task
-    from corpus_builder.parallel import raise_task_errors
     from kg_pipeline.tables import REJECTS as REJECTS_SCHEMA
 
     sc = spark.sparkContext
@@ -107,21 +107,11 @@ def build(spark, args, inputs: list, tmp: str) -> dict:
     print(f"build_monolingual: {n_sent} part(s) of the sentences table, {len(inputs) - n_sent} text file(s) "
           f"[{sc.master}]", file=sys.stderr)
 
-    t0 = time.perf_counter()
     items = [(i, p.as_dict()) for i, p in enumerate(inputs)]
-    summaries = _spark.run_tasks(sc, items, lambda it: stage_mono_task(it[0], it[1], cfg, encoding, stage, tmp),
-                                 "texts", unit="input")
-    t_read = _spark.since(t0)
-    raise_task_errors(summaries)
-    c: Counter = Counter()
-    for s in summaries:
-        c.update(s["counters"])
+    summaries, c, t_read = read_pass(sc, "build_monolingual", items,
+                                     lambda it: stage_mono_task(it[0], it[1], cfg, encoding, stage, tmp), "texts")
     read, rejected = c["read"], c["rejected"]
     rps = read / t_read if t_read else 0.0
-    dropped = by_prefix(c, "dropped")
-    print(f"build_monolingual: read {read:,} texts in {t_read:.1f} s: {rps:,.0f} texts/s, {rps / cores:,.0f} per "
-          f"core; {sum(dropped.values()):,} dropped ({', '.join(f'{k}: {v:,}' for k, v in dropped.items()) or 'none'}), "
-          f"{rejected:,} rejected", file=sys.stderr)
     fraction = check_rejects(REJECTS, read, rejected, by_prefix(c, "rejects"), args.max_reject_fraction,
                              "lines")
 

@@ -162,7 +162,7 @@ def finish_tables(tmp: str, names: dict) -> None:
 
 
 def build(spark, args, inputs: list, tmp: str) -> dict:
-    from corpus_builder.parallel import DEDUP_KEY, PARALLEL, publish_task, raise_task_errors, stage_task
+    from corpus_builder.parallel import DEDUP_KEY, PARALLEL, publish_task, stage_task
     from kg_pipeline.tables import REJECTS as REJECTS_SCHEMA
 
     sc = spark.sparkContext
@@ -176,21 +176,12 @@ def build(spark, args, inputs: list, tmp: str) -> dict:
     print(f"build_parallel: {len(inputs)} input(s), {len(pairs)} language pair(s) ({', '.join(pairs)}) "
           f"[{sc.master}]", file=sys.stderr)
 
-    t0 = time.perf_counter()
     items = [(i, p.as_dict()) for i, p in enumerate(inputs)]
-    summaries = _spark.run_tasks(sc, items, lambda it: stage_task(it[0], it[1], cfg, encoding, cols, stage, tmp, REJECTS),
-                                 "pairs", unit="input")
-    t_read = _spark.since(t0)
-    raise_task_errors(summaries)
-    c: Counter = Counter()
-    for s in summaries:
-        c.update(s["counters"])
+    summaries, c, t_read = read_pass(
+        sc, "build_parallel", items, lambda it: stage_task(it[0], it[1], cfg, encoding, cols, stage, tmp, REJECTS),
+        "pairs")
     read, rejected = c["read"], c["rejected"]
     pps = read / t_read if t_read else 0.0
-    dropped = by_prefix(c, "dropped")
-    print(f"build_parallel: read {read:,} pairs in {t_read:.1f} s: {pps:,.0f} pairs/s, {pps / cores:,.0f} per core; "
-          f"{sum(dropped.values()):,} dropped ({', '.join(f'{k}: {v:,}' for k, v in dropped.items()) or 'none'}), "
-          f"{rejected:,} rejected", file=sys.stderr)
     fraction = check_rejects(REJECTS, read, rejected, by_prefix(c, "rejects"), args.max_reject_fraction, "pairs")
 
     t1 = time.perf_counter()
@@ -295,6 +286,27 @@ def commit_tables(tmp: str, out_dir: str, names: tuple[str, ...]) -> None:
     for name in names:
         commit(os.path.join(tmp, name), os.path.join(out_dir, name))
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def read_pass(sc, job: str, items: list, task, noun: str) -> tuple[list[dict], Counter, float]:
+    """Run the reading tasks of a text job; print its throughput and drop counts; return
+    (summaries, summed counters, seconds). A task's clear error (unequal files) is raised here."""
+    from corpus_builder.parallel import raise_task_errors
+
+    t0 = time.perf_counter()
+    summaries = _spark.run_tasks(sc, items, task, noun, unit="input")
+    seconds = _spark.since(t0)
+    raise_task_errors(summaries)
+    c: Counter = Counter()
+    for s in summaries:
+        c.update(s["counters"])
+    rate = c["read"] / seconds if seconds else 0.0
+    dropped = by_prefix(c, "dropped")
+    print(f"{job}: read {c['read']:,} {noun} in {seconds:.1f} s: {rate:,.0f} {noun}/s, "
+          f"{rate / sc.defaultParallelism:,.0f} per core; {sum(dropped.values()):,} dropped "
+          f"({', '.join(f'{k}: {v:,}' for k, v in dropped.items()) or 'none'}), {c['rejected']:,} rejected",
+          file=sys.stderr)
+    return summaries, c, seconds
 
 
 def run_job(job: str, args, plan, build_fn, names: tuple[str, ...], summary) -> int:
