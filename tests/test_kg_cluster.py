@@ -36,7 +36,7 @@ def test_standalone_cluster_matches_local_mode(spark, wikidata_dump, tmp_path):
     local = tmp_path / "local"
     assert build_kg.main(["--input", str(wikidata_dump), "--out", str(local), "--split-mb", "0.3"]) == 0
     remote = tmp_path / "cluster"
-    with standalone_cluster(cores=2, memory="2g") as url:
+    with standalone_cluster(cores=2, memory="2g", timeout=180) as url:
         assert len(_spark_daemons()) >= 2  # master and worker (plus launcher JVMs)
         proc = subprocess.run(
             [sys.executable, str(ROOT / "jobs" / "build_kg.py"), "--master", url, "--input", str(wikidata_dump),
