@@ -30,13 +30,10 @@ os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import argparse  # noqa: E402
-import bz2  # noqa: E402
 import gc  # noqa: E402
 import gzip  # noqa: E402
-import html  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
-import re  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -44,25 +41,10 @@ from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 SHARED = Path(os.environ.get("XLKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 MB = 1e6
-_TEXT = re.compile(r"<text[^>]*>(.*?)</text>", re.S)
-
-
-def wiki_lines(path: Path) -> list[str]:
-    with bz2.open(path, "rt", encoding="utf-8") as f:
-        xml = f.read()
-    out = []
-    for m in _TEXT.finditer(xml):
-        wt = html.unescape(html.unescape(m.group(1)))
-        wt = re.sub(r"<!--.*?-->|<ref[^>]*/>|<ref[^>]*>.*?</ref>|\{\|.*?\|\}", " ", wt, flags=re.S)
-        for _ in range(3):
-            wt = re.sub(r"\{\{[^{}]*\}\}", " ", wt)
-        wt = re.sub(r"\[\[(?:[^\]|]*\|)?([^\]]*)\]\]", r"\1", wt)
-        wt = re.sub(r"<[^>]+>|'{2,}", "", wt)
-        out += [line.strip() for line in wt.split("\n")
-                if len(line.strip()) >= 20 and line.strip()[0] not in "|!{}=*#:[;"]
-    return out
+from realtext import wiki_lines  # noqa: E402  (shared with the tokenizer tests)
 
 
 def real_text(target_bytes: float) -> tuple[list[tuple[str, str]], dict[str, int]]:

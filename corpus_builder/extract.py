@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 from kg_pipeline.errors import KGError, tagged
 from kg_pipeline.fsio import open_binary
+from kg_pipeline.reader import raw_sha256
 from kg_pipeline.tables import PartWriter
 
 from .sentences import sentence_of, split_sentences
@@ -151,6 +152,7 @@ def process_split(split: XmlSplit, namespaces_by_file: dict, case_by_file: dict,
                     c[f"links_dropped.cross_sentence.{lang}"] += len(rows["dropped"])
             truncated = pages.truncated
             owned = pages.owned_bytes
+            sha = raw_sha256(f, split.start, split.end)
     except KGError as exc:
         w.abort()
         raise RuntimeError(tagged(str(exc))) from None
@@ -159,4 +161,5 @@ def process_split(split: XmlSplit, namespaces_by_file: dict, case_by_file: dict,
         raise
     rows = w.close()
     return {"split_idx": split.split_idx, "file_idx": split.file_idx, "counters": dict(c), "rows": rows,
-            "owned_bytes": owned, "truncated": truncated, "seconds": time.perf_counter() - t0}
+            "owned_bytes": owned, "truncated": truncated, "raw_sha256": sha,
+            "seconds": time.perf_counter() - t0}

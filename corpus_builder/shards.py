@@ -181,13 +181,6 @@ def mention_token_span(tok, text: str, start: int, end: int) -> tuple[list[int],
     return ids, first, last + 1
 
 
-def eval_sources(corpus: str) -> dict[str, str]:
-    """Sources that some manifest of the corpus marks as evaluation data -> that manifest's path."""
-    from .tokenizer import evaluation_sources
-
-    return evaluation_sources(corpus)
-
-
 # ---- one Spark task: one input part of one task -------------------------------------------------------
 
 
@@ -204,10 +197,6 @@ class _Tok:
         return self.tok.encode(text)
 
 
-def _truncate(ids: list[int], n: int) -> list[int]:
-    return ids[:n]
-
-
 def _rows_mlm(path, tok, cfg):
     doc = (lambda r: (r["lang"], r["doc_id"], r.get("source"))) if cfg["mlm_table"] == "monolingual" else \
         (lambda r: (r["lang"], r["page_id"]))
@@ -220,7 +209,7 @@ def _rows_pairs(path, tok, cfg):
     for r in iter_rows(path, ["src_lang", "tgt_lang", "src", "tgt", "source", "split"]):
         if r["source"] in cfg["excluded_sources"] or r.get("split", "train") != "train":
             continue
-        s, t = _truncate(tok.encode(r["src"]), half), _truncate(tok.encode(r["tgt"]), half)
+        s, t = tok.encode(r["src"])[:half], tok.encode(r["tgt"])[:half]
         if s and t:
             yield ({"src_ids": s, "tgt_ids": t, "src_lang": r["src_lang"], "tgt_lang": r["tgt_lang"],
                     "source": r["source"]}, r["src_lang"], len(s) + len(t))
@@ -228,7 +217,7 @@ def _rows_pairs(path, tok, cfg):
 
 def _rows_mono(path, tok, cfg):
     for r in iter_rows(path, ["lang", "text"]):
-        ids = _truncate(tok.encode(r["text"]), cfg["max_len"] // 2 - 2)
+        ids = tok.encode(r["text"])[:cfg["max_len"] // 2 - 2]
         if ids:
             targets = [x for x in cfg["langs"] if x != r["lang"]]
             yield {"ids": ids, "lang": r["lang"], "tgt_langs": targets}, r["lang"], len(ids)
@@ -247,8 +236,8 @@ def _rows_mep(path, tok, cfg):
 
 def _rows_oe(path, tok, cfg):
     for r in iter_rows(path):
-        q = _truncate(tok.encode(r["query_text"]), cfg["max_len"] - 16)
-        rel = _truncate(tok.encode(r["relation_label"]), 12)
+        q = tok.encode(r["query_text"])[:cfg["max_len"] - 16]
+        rel = tok.encode(r["relation_label"])[:12]
         ids = q + [tok.eos_id] + rel
         yield ({"query_ids": ids, "subject": r["subject"], "property": r["property"], "object": r["object"],
                 "lang": r["lang"]}, r["lang"], len(ids))
@@ -256,7 +245,7 @@ def _rows_oe(path, tok, cfg):
 
 def _rows_docs(path, tok, cfg):
     for r in iter_rows(path, ["qid", "lang", "text"]):
-        ids = _truncate(tok.encode(r["text"]), cfg["max_len"] - 2)
+        ids = tok.encode(r["text"])[:cfg["max_len"] - 2]
         if ids:
             yield {"qid": r["qid"], "lang": r["lang"], "ids": ids}, r["lang"], len(ids)
 

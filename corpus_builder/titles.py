@@ -327,10 +327,6 @@ class Namespaces:
     def __repr__(self) -> str:
         return f"Namespaces(lang={self.lang!r}, {len(self._ids)} names)"
 
-    def namespace_id(self, prefix: str) -> int | None:
-        """The namespace key for a prefix such as ``"category"`` or ``"Bild"``, else None."""
-        return self._ids.get(_key(prefix))
-
     def normalize(self, raw: str, *, first_letter_case: bool | None = None) -> str:
         """:func:`normalize_title` with this wiki's namespace names and language."""
         upper = self.first_letter_case if first_letter_case is None else first_letter_case

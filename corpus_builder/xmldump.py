@@ -20,7 +20,7 @@ from typing import BinaryIO
 from kg_pipeline.bz2split import Bz2Blocks
 from kg_pipeline.errors import CorruptInputError, InputError
 from kg_pipeline.fsio import open_binary
-from kg_pipeline.reader import READ_CHUNK, sniff_codec
+from kg_pipeline.reader import READ_CHUNK, plain_chunks, sniff_codec
 from kg_pipeline.sites import LANG_RE, site_to_lang
 
 PAGE_OPEN = b"<page>"
@@ -169,10 +169,13 @@ class _Source:
         self.truncated_at: int | None = None
 
     def __iter__(self) -> Iterator[tuple[bytes, bool]]:
+        if self.split.encoding == "utf-16":  # always one split: the whole file
+            yield from self._utf16(self._pieces())
+        else:
+            yield from self._pieces()
+
+    def _pieces(self) -> Iterator[tuple[bytes, bool]]:
         s = self.split
-        if s.encoding == "utf-16":
-            yield from self._utf16()
-            return
         if s.codec == "bz2":
             blocks = Bz2Blocks(self.f, s.path, s.size, lenient_tail=True)
             yield from blocks.decompressed_blocks(s.start, s.end)
@@ -180,15 +183,7 @@ class _Source:
         elif s.codec == "gz":
             yield from ((d, True) for d in self._gz())
         else:
-            self.f.seek(s.start)
-            pos = s.start
-            while data := self.f.read(READ_CHUNK):
-                if pos < s.end < pos + len(data):
-                    yield data[: s.end - pos], True
-                    yield data[s.end - pos:], False
-                else:
-                    yield data, pos < s.end
-                pos += len(data)
+            yield from plain_chunks(self.f, s.start, s.end)
 
     def _gz(self) -> Iterator[bytes]:
         import gzip
@@ -202,23 +197,10 @@ class _Source:
         except (EOFError, OSError, zlib.error):
             self.truncated_at = self.split.size
 
-    def _raw_decompressed(self) -> Iterator[bytes]:
-        s = self.split
-        if s.codec == "bz2":
-            blocks = Bz2Blocks(self.f, s.path, s.size, lenient_tail=True)
-            for data, _ in blocks.decompressed_blocks(0, s.size):
-                yield data
-            self.truncated_at = blocks.truncated_at
-        elif s.codec == "gz":
-            yield from self._gz()
-        else:
-            self.f.seek(0)
-            while data := self.f.read(READ_CHUNK):
-                yield data
-
-    def _utf16(self) -> Iterator[tuple[bytes, bool]]:
+    @staticmethod
+    def _utf16(pieces: Iterator[tuple[bytes, bool]]) -> Iterator[tuple[bytes, bool]]:
         decoder = codecs.getincrementaldecoder("utf-16")(errors="replace")
-        for data in self._raw_decompressed():
+        for data, _ in pieces:
             yield decoder.decode(data).encode("utf-8"), True
         tail = decoder.decode(b"", final=True)
         if tail:
@@ -314,8 +296,3 @@ class SplitPages:
             raw = buf[rest:]
             yield PageReject(buf_pos + rest, _title_of(raw), "truncated_xml",
                              raw[:200].decode("utf-8", "replace"))
-
-
-def page_reader(split: XmlSplit) -> tuple[BinaryIO, SplitPages]:
-    f = open_binary(split.path)
-    return f, SplitPages(f, split)

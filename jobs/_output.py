@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import uuid
 
-from kg_pipeline.errors import ConfigError, OutputExistsError
+from kg_pipeline.errors import ConfigError, KGError, OutputExistsError
 from kg_pipeline.fsio import is_local, local_path
 
 
@@ -51,3 +52,15 @@ def publish_spark_parts(directory: str) -> list[str]:
         os.replace(os.path.join(directory, n), os.path.join(directory, new))
         out.append(new)
     return out
+
+
+def fail(prog: str, exc: KGError) -> int:
+    """Print a job's one-line error and return its exit code."""
+    print(f"{prog}: error: {exc.user_message()}", file=sys.stderr)
+    return exc.exit_code
+
+
+def discard(tmp: str | None) -> None:
+    """Remove an uncommitted temporary output directory, if there is one."""
+    if tmp and os.path.exists(tmp):
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -27,7 +27,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jobs import _spark  # noqa: E402
-from jobs._output import commit, prepare_out, publish_spark_parts  # noqa: E402
+from jobs._output import commit, discard, fail, prepare_out, publish_spark_parts  # noqa: E402
 from kg_pipeline import __version__  # noqa: E402
 from kg_pipeline.errors import ConfigError, InputError, KGError, RejectThresholdError  # noqa: E402
 from kg_pipeline.fsio import list_inputs  # noqa: E402
@@ -84,13 +84,8 @@ def check_kg(kg: str) -> str:
 def corpus_task(split: dict, namespaces: dict, cases: dict, stage: str, page_seconds: float) -> dict:
     from corpus_builder.extract import process_split
     from corpus_builder.xmldump import XmlSplit
-    from kg_pipeline.reader import raw_sha256
 
-    s = XmlSplit(**split)
-    summary = process_split(s, namespaces, cases, stage, page_seconds=page_seconds)
-    with open(s.path, "rb") as f:
-        summary["raw_sha256"] = raw_sha256(f, s.start, s.end)
-    return summary
+    return process_split(XmlSplit(**split), namespaces, cases, stage, page_seconds=page_seconds)
 
 
 def _by_prefix(c: Counter, prefix: str) -> dict:
@@ -379,11 +374,9 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 0
     except KGError as exc:
-        print(f"build_corpus: error: {exc.user_message()}", file=sys.stderr)
-        return exc.exit_code
+        return fail("build_corpus", exc)
     finally:
-        if tmp and os.path.exists(tmp):
-            shutil.rmtree(tmp, ignore_errors=True)
+        discard(tmp)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ if __package__ in (None, ""):  # run as a script: make the checkout importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jobs import _spark  # noqa: E402
-from jobs._output import commit, prepare_out  # noqa: E402
+from jobs._output import commit, discard, fail, prepare_out  # noqa: E402
 from kg_pipeline import __version__  # noqa: E402
 from kg_pipeline.config import DEFAULT_SPLIT_BYTES, KGConfig  # noqa: E402
 from kg_pipeline.errors import InputError, KGError, RejectThresholdError  # noqa: E402
@@ -264,11 +264,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"build_kg: wrote {out} in {manifest['durations_s']['total']:.1f} s", file=sys.stderr)
         return 0
     except KGError as exc:
-        print(f"build_kg: error: {exc.user_message()}", file=sys.stderr)
-        return exc.exit_code
+        return fail("build_kg", exc)
     finally:
-        if tmp and os.path.exists(tmp):
-            shutil.rmtree(tmp, ignore_errors=True)
+        discard(tmp)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jobs import _spark  # noqa: E402
-from jobs._output import commit, prepare_out  # noqa: E402
+from jobs._output import commit, discard, fail, prepare_out  # noqa: E402
 from kg_pipeline import __version__  # noqa: E402
 from kg_pipeline.errors import ConfigError, KGError, RejectThresholdError  # noqa: E402
 
@@ -333,11 +333,10 @@ def run_job(job: str, args, plan, build_fn, names: tuple[str, ...], summary) -> 
               f"{manifest['durations_s']['total']:.1f} s", file=sys.stderr)
         return 0
     except KGError as exc:
-        print(f"{job}: error: {exc.user_message()}", file=sys.stderr)
-        return exc.exit_code
+        return fail(job, exc)
     finally:
         if tmp and os.path.exists(tmp):
-            shutil.rmtree(tmp, ignore_errors=True)
+            discard(tmp)
             if not out_existed and not os.listdir(out_dir):
                 os.rmdir(out_dir)  # a failed run leaves no trace, not even the OUT it created
 

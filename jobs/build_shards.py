@@ -24,7 +24,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jobs import _spark  # noqa: E402
-from jobs._output import commit, prepare_out, publish_spark_parts  # noqa: E402
+from jobs._output import commit, discard, fail, prepare_out, publish_spark_parts  # noqa: E402
 from kg_pipeline import __version__  # noqa: E402
 from kg_pipeline.errors import ConfigError, InputError, KGError  # noqa: E402
 
@@ -57,9 +57,9 @@ def check_eval_guard(corpus: str, excluded: set[str]) -> dict[str, str]:
     """Refuse parallel sources that the corpus marks as evaluation data, unless excluded."""
     import pyarrow.parquet as pq
 
-    from corpus_builder.shards import eval_sources
+    from corpus_builder.tokenizer import evaluation_sources
 
-    marked = eval_sources(corpus)
+    marked = evaluation_sources(corpus)
     present: set[str] = set()
     for part in _parts(corpus, "parallel"):
         present |= set(pq.read_table(part, columns=["source"]).column("source").unique().to_pylist())
@@ -213,11 +213,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"build_shards: wrote {out} in {manifest['duration_s']:.1f} s", file=sys.stderr)
         return 0
     except KGError as exc:
-        print(f"build_shards: error: {exc.user_message()}", file=sys.stderr)
-        return exc.exit_code
+        return fail("build_shards", exc)
     finally:
-        if tmp and os.path.exists(tmp):
-            shutil.rmtree(tmp, ignore_errors=True)
+        discard(tmp)
 
 
 if __name__ == "__main__":

@@ -104,7 +104,8 @@ def plan_splits(files: list[FileInfo], split_bytes: int) -> list[Split]:
     return splits
 
 
-def _plain_chunks(f: BinaryIO, start: int, end: int) -> Iterator[tuple[bytes, bool]]:
+def plain_chunks(f: BinaryIO, start: int, end: int) -> Iterator[tuple[bytes, bool]]:
+    """Raw bytes from ``start`` to the end of the file: (bytes, owned), owned while before ``end``."""
     f.seek(start)
     pos = start
     while True:
@@ -136,7 +137,7 @@ def chunks(f: BinaryIO, split: Split) -> Iterator[tuple[bytes, bool]]:
         return Bz2Blocks(f, split.path, split.size).decompressed_blocks(split.start, split.end)
     if split.codec == "gz":
         return _gz_chunks(f, split.path)
-    return _plain_chunks(f, split.start, split.end)
+    return plain_chunks(f, split.start, split.end)
 
 
 class OwnedLines:

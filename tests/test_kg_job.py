@@ -56,7 +56,7 @@ def plain_reading(data: bytes) -> dict:
     return c
 
 
-def run(args, capsys=None) -> int:
+def run(args) -> int:
     return build_kg.main([str(a) for a in args])
 
 

@@ -8,9 +8,7 @@ evaluation data (which must stay out of the sample).
 
 from __future__ import annotations
 
-import bz2
 import gzip
-import html
 import json
 import os
 import pickle
@@ -24,6 +22,7 @@ import pytest
 from conftest import ROOT, SHARED_DATA, require
 from corpus_builder import tokenizer as tk
 from jobs import train_tokenizer
+from realtext import wiki_lines
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -35,27 +34,6 @@ VOCAB = 3000
 TRAIN_CHARS = 100_000  # per dump language
 
 # ---- real text, extracted with a few regular expressions (good enough for a tokenizer) -------------
-
-_TEXT = re.compile(r"<text[^>]*>(.*?)</text>", re.S)
-
-
-def wiki_lines(path: Path, prefix_bytes: int = 4_000_000) -> list[str]:
-    """Plain-ish lines of a MediaWiki XML dump: templates, tables, refs and markup stripped."""
-    opener = bz2.open if path.suffix == ".bz2" else open
-    with opener(path, "rb") as f:
-        xml = f.read(prefix_bytes).decode("utf-8", errors="ignore")
-    out = []
-    for m in _TEXT.finditer(xml):
-        wt = html.unescape(html.unescape(m.group(1)))
-        wt = re.sub(r"<!--.*?-->|<ref[^>]*/>|<ref[^>]*>.*?</ref>|\{\|.*?\|\}", " ", wt, flags=re.S)
-        for _ in range(3):
-            wt = re.sub(r"\{\{[^{}]*\}\}", " ", wt)
-        wt = re.sub(r"\[\[(?:[^\]|]*\|)?([^\]]*)\]\]", r"\1", wt)
-        wt = re.sub(r"<[^>]+>|'{2,}", "", wt)
-        out += [line.strip() for line in wt.split("\n")
-                if len(line.strip()) >= 20 and line.strip()[0] not in "|!{}=*#:[;"]
-    return out
-
 
 def split_chars(lines: list[str], chars: int) -> tuple[list[str], list[str]]:
     """The first lines up to ``chars`` characters, and the rest (held out from training)."""
@@ -85,7 +63,7 @@ def texts() -> dict[str, tuple[list[str], list[str]]]:
         out[lang] = (wiki_lines(SAMPLES / f"{lang}wiki-sample.xml"), [])
     for lang in ("bn", "ja", "uk", "vi"):
         dump = require(DUMPS / f"{lang}wiki-20230501-pages-articles-multistream.head.xml.bz2")
-        train, held = split_chars(wiki_lines(dump), TRAIN_CHARS)
+        train, held = split_chars(wiki_lines(dump, 4_000_000), TRAIN_CHARS)
         out[lang] = (out.get(lang, ([], []))[0] + train, held[:300])
     return out
 
