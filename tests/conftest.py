@@ -79,3 +79,26 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_shards(spark, tmp_path_factory) -> dict[str, Path]:
+    """The demo pipeline on the embedded samples (all five languages, every task), built once per
+    session: {"corpus", "tokenizer", "shards"}. Trainer tests train on these real shards."""
+    from jobs import build_corpus, build_kg, build_monolingual, build_parallel, build_shards, train_tokenizer
+
+    samples = ROOT / "samples"
+    base = tmp_path_factory.mktemp("demo")
+    kg, corpus, tok, shards = base / "kg", base / "corpus", base / "tokenizer", base / "shards"
+    assert build_kg.main(["--input", str(samples / "wikidata/sample-wikidata.json.bz2"), "--out", str(kg)]) == 0
+    wiki = [a for lang in ("en", "de", "fr", "ja", "zh") for a in
+            ("--wikipedia", f"{lang}={samples / 'wikipedia' / f'{lang}wiki-sample.xml.bz2'}")]
+    assert build_corpus.main(wiki + ["--kg", str(kg), "--out", str(corpus)]) == 0
+    par = samples / "parallel"
+    spec = f"de-en={par / 'de-en.de'},{par / 'de-en.en'} fr-en={par / 'fr-en.fr'},{par / 'fr-en.en'} ja-en={par / 'ja-en.tsv'}"
+    assert build_parallel.main(["--parallel", spec, "--out", str(corpus), "--align"]) == 0
+    assert build_monolingual.main(["--out", str(corpus)]) == 0
+    assert train_tokenizer.main(["--corpus", str(corpus), "--out", str(tok), "--vocab-size", "1000"]) == 0
+    assert build_shards.main(["--corpus", str(corpus), "--tokenizer", str(tok), "--out", str(shards),
+                              "--max-len", "128"]) == 0
+    return {"corpus": corpus, "tokenizer": tok, "shards": shards}

@@ -117,6 +117,15 @@ class TaskStream:
     def take(self, n: int) -> list[dict]:
         return [next(self) for _ in range(n)]
 
+    def take_keyed(self, n: int) -> list[tuple[int, dict]]:
+        """``n`` rows, each with a key unique per (epoch, row): ``epoch * len(shards) + row index``.
+        Objectives seed an example's random draws with it, so they do not depend on the rank."""
+        out = []
+        for _ in range(n):
+            row = next(self)
+            out.append((self.epoch * len(self.shards) + int(self._slice()[self.position - 1]), row))
+        return out
+
     def state_dict(self) -> dict:
         return {"task": self.shards.task, "seed": self.seed, "rank": self.rank, "world_size": self.world_size,
                 "epoch": self.epoch, "position": self.position}

@@ -4,6 +4,7 @@ selected tokens only (labels are -100 elsewhere)."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 IGNORE = -100
@@ -17,14 +18,38 @@ def mask_tokens(input_ids: torch.Tensor, maskable: torch.Tensor, *, mask_id: int
     an objective keeps visible). Random replacements are drawn from the ordinary pieces
     ``[first_piece, mask_id)``, so never a special token or ``<mask>`` itself.
     """
+    draw = torch.rand(input_ids.shape, generator=generator, device=input_ids.device)
+    kind = torch.rand(input_ids.shape, generator=generator, device=input_ids.device)
+    random_ids = torch.randint(first_piece, mask_id, input_ids.shape, generator=generator, device=input_ids.device)
+    return apply_noise(input_ids, maskable, draw, kind, random_ids, mask_id=mask_id, prob=prob)
+
+
+def row_noise(rngs: list[np.random.Generator], lengths: list[int], width: int, *, first_piece: int,
+              mask_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The draws of :func:`apply_noise`, one generator per row.
+
+    Row b's draws depend only on its own generator and length, never on the batch it lands in,
+    so an example is masked the same way whatever the batch size or the number of ranks (that is
+    what makes 2 ranks equal 1 rank with the doubled batch). Positions past a row's length get
+    draws of 1.0, which select nothing."""
+    draw = np.ones((len(rngs), width), dtype=np.float32)
+    kind = np.ones((len(rngs), width), dtype=np.float32)
+    rand = np.full((len(rngs), width), first_piece, dtype=np.int64)
+    for b, (rng, n) in enumerate(zip(rngs, lengths, strict=True)):
+        draw[b, :n] = rng.random(n, dtype=np.float32)
+        kind[b, :n] = rng.random(n, dtype=np.float32)
+        rand[b, :n] = rng.integers(first_piece, mask_id, n)
+    return torch.from_numpy(draw), torch.from_numpy(kind), torch.from_numpy(rand)
+
+
+def apply_noise(input_ids: torch.Tensor, maskable: torch.Tensor, draw: torch.Tensor, kind: torch.Tensor,
+                random_ids: torch.Tensor, *, mask_id: int, prob: float = 0.15) -> tuple[torch.Tensor, torch.Tensor]:
+    """The 80/10/10 rule on given uniform draws: ``draw < prob`` selects, ``kind`` picks the fate."""
     if not 0.0 < prob < 1.0:
         raise ValueError(f"masking probability {prob} must be in (0, 1)")
-    draw = torch.rand(input_ids.shape, generator=generator, device=input_ids.device)
     selected = (draw < prob) & maskable
-    kind = torch.rand(input_ids.shape, generator=generator, device=input_ids.device)
     to_mask = selected & (kind < 0.8)
     to_random = selected & (kind >= 0.8) & (kind < 0.9)
-    random_ids = torch.randint(first_piece, mask_id, input_ids.shape, generator=generator, device=input_ids.device)
     out = torch.where(to_mask, torch.full_like(input_ids, mask_id), input_ids)
     out = torch.where(to_random, random_ids, out)
     labels = torch.where(selected, input_ids, torch.full_like(input_ids, IGNORE))

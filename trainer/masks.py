@@ -62,10 +62,12 @@ def full_mask(segment: torch.Tensor) -> torch.Tensor:
 
 
 def cross_mask(segment: torch.Tensor) -> torch.Tensor:
-    """CAMLM: a position attends to itself and to the other segment, never to the rest of its own.
+    """CAMLM as DESIGN.md words it, symmetric: a position attends to itself and to the other
+    segment, never to the rest of its own.
 
     This is a per-layer rule. Across two or more layers a source position still reaches the other
-    source tokens through the target positions that attended to them; see tests/test_mask_leakage.py.
+    source tokens through the target positions that attended to them (tests/test_mask_leakage.py
+    measures it). The trainer therefore uses :func:`directed_cross_mask` by default.
     """
     other = segment[:, :, None] != segment[:, None, :]
     eye = torch.eye(segment.shape[1], dtype=torch.bool, device=segment.device)[None]
@@ -78,4 +80,20 @@ def placeholder_mask(segment: torch.Tensor) -> torch.Tensor:
     q, k = segment[:, :, None], segment[:, None, :]
     eye = torch.eye(segment.shape[1], dtype=torch.bool, device=segment.device)[None]
     allowed = ((q == FIRST) & (k == FIRST)) | ((q == SECOND) & ((k == FIRST) | eye))
+    return _pad_diagonal(segment, allowed)
+
+
+def directed_cross_mask(segment: torch.Tensor, predict: torch.Tensor) -> torch.Tensor:
+    """CAMLM, our leak-free formulation: one direction per row.
+
+    ``predict[b]`` is the segment (FIRST or SECOND) whose masked tokens row b predicts. A position
+    of that segment attends to itself and to the other segment; a position of the other segment
+    attends to its own segment only. The other segment's states then never depend on the
+    predicted sentence, so after any number of layers p(x_m | M_m, Y) sees only its own position
+    and Y, as DESIGN.md intends; the symmetric per-layer rule (:func:`cross_mask`) does not.
+    """
+    q, k = segment[:, :, None], segment[:, None, :]
+    p = predict.to(segment.device)[:, None, None]
+    eye = torch.eye(segment.shape[1], dtype=torch.bool, device=segment.device)[None]
+    allowed = torch.where(q == p, (k != q) | eye, k == q)
     return _pad_diagonal(segment, allowed)

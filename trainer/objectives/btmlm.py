@@ -1,0 +1,97 @@
+"""BTMLM (Ernie-M): back-translation masked LM, both stages in one step.
+
+Stage 1 (no gradient, eval mode): ``<s> x </s>`` followed by k ``<mask>`` placeholders that carry
+the target language id and continue the positions. Placeholders attend to the source and to
+themselves, the source to the source only (:func:`trainer.masks.placeholder_mask`). The argmax of
+each placeholder over the ordinary pieces is its pseudo token.
+
+Stage 2: ``<s> x_masked </s></s> pseudo </s>`` with full attention, positions restarting at the
+second segment, MMLM masking on the source sentence only, loss on the masked source tokens.
+
+k is ``placeholders`` times the source length (at least 1), or the source length itself with
+``placeholders=source``. With ``pseudo_pairs=<dir>`` the rows are pairs that ``make backtranslate``
+produced offline and stage 1 is skipped.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..masking import IGNORE
+from ..masks import FIRST, PAD_SEGMENT, SECOND, full_mask, placeholder_mask
+from .base import Batch, Example, Objective, mlm_loss, noised, pad_rows
+
+
+def placeholder_count(setting: str, n: int) -> int:
+    return n if setting == "source" else max(1, round(float(setting) * n))
+
+
+class BTMLM(Objective):
+    name = "btmlm"
+    needs = ("mono",)
+
+    def __init__(self, cfg, ctx):
+        super().__init__(cfg, ctx)
+        if cfg.pseudo_pairs:
+            self.needs = ("pseudo_pairs",)
+
+    def make_batch(self, examples: list[Example]) -> Batch:
+        ctx = self.ctx
+        rngs = [ctx.rng(self.name, e.key) for e in examples]
+        ids1, seg1, pos1, lang1, ids2, seg2, pos2, lang2, slot1, slot2 = ([] for _ in range(10))
+        for e, rng in zip(examples, rngs, strict=True):
+            r = e.row
+            if "src_ids" in r:    # an offline pseudo pair: stage 2 only
+                x, lang, pseudo_lang, k = r["src_ids"], r["src_lang"], r["tgt_lang"], len(r["tgt_ids"])
+                pseudo = r["tgt_ids"]
+            else:
+                x, lang = r["ids"], r["lang"]
+                targets = [t for t in (r.get("tgt_langs") or []) if t != lang] or [lang]
+                pseudo_lang = targets[int(rng.integers(len(targets)))]
+                k, pseudo = placeholder_count(self.cfg.placeholders, len(x)), None
+            a = [ctx.bos, *x, ctx.eos]
+            la, lb = ctx.lang_id(lang), ctx.lang_id(pseudo_lang)
+            ids1.append(a + [ctx.mask] * k)
+            seg1.append([FIRST] * len(a) + [SECOND] * k)
+            pos1.append(list(range(2, 2 + len(a) + k)))
+            lang1.append([la] * len(a) + [lb] * k)
+            slot1.append([False] * len(a) + [pseudo is None] * k)
+            ids2.append(a + [ctx.eos, *(pseudo or [ctx.mask] * k), ctx.eos])
+            seg2.append([FIRST] * len(a) + [SECOND] * (k + 2))
+            pos2.append(list(range(2, 2 + len(a))) + list(range(2, 2 + k + 2)))
+            lang2.append([la] * len(a) + [lb] * (k + 2))
+            slot2.append([False] * (len(a) + 1) + [pseudo is None] * k + [False])
+        t = {"stage1_ids": pad_rows(ids1, ctx.pad), "stage1_segment": pad_rows(seg1, PAD_SEGMENT),
+             "stage1_positions": pad_rows(pos1, 1), "stage1_langs": pad_rows(lang1, 0),
+             "stage1_slots": pad_rows(slot1, False).bool(), "stage2_slots": pad_rows(slot2, False).bool()}
+        t["stage1_mask"] = placeholder_mask(t["stage1_segment"])
+        ids, seg = pad_rows(ids2, ctx.pad), pad_rows(seg2, PAD_SEGMENT)
+        maskable = (seg == FIRST) & ~ctx.specials(ids)
+        masked, labels = noised(ctx, self.name, examples, ids, maskable, [len(e.row.get("ids") or e.row["src_ids"]) + 2
+                                                                          for e in examples], self.cfg.mask_prob, rngs)
+        t |= {"input_ids": masked, "attention_mask": full_mask(seg), "position_ids": pad_rows(pos2, 1),
+              "lang_ids": pad_rows(lang2, 0), "labels": labels}
+        return Batch(t, int((labels != IGNORE).sum()), int((seg != PAD_SEGMENT).sum()),
+                     {"offline": not bool(t["stage1_slots"].any())})
+
+    @torch.no_grad()
+    def pseudo_tokens(self, model, batch: Batch) -> torch.Tensor:
+        """Stage 1: the argmax pseudo token of every placeholder (row-major order)."""
+        was_training = model.training
+        model.eval()
+        try:
+            hidden, _ = model.encode(batch["stage1_ids"], batch["stage1_mask"], batch["stage1_positions"],
+                                     batch["stage1_langs"])
+            logits = model.logits(hidden[batch["stage1_slots"]]).float()
+        finally:
+            model.train(was_training)
+        first, mask = self.ctx.first_piece, self.ctx.mask
+        return logits[:, first:mask].argmax(-1) + first
+
+    def __call__(self, model, batch: Batch):
+        ids = batch["input_ids"]
+        if not batch.extra.get("offline"):
+            ids = ids.clone()
+            ids[batch["stage2_slots"]] = self.pseudo_tokens(model, batch)
+        hidden, _ = model.encode(ids, batch["attention_mask"], batch["position_ids"], batch["lang_ids"])
+        return mlm_loss(model, hidden, batch["labels"])
