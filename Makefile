@@ -55,7 +55,7 @@ LENGTH_UNIT         ?=
 NO_SENTENCES        ?= 0
 DEDUP               ?= 0
 
-.PHONY: help venv test lint demo kg corpus parallel monolingual bench-kg bench-corpus clean
+.PHONY: train plot export backtranslate bench-trainer bench-gpu help venv test lint demo kg corpus parallel monolingual bench-kg bench-corpus clean
 
 help:
 	@echo "make demo                 build everything on the embedded sample into DEMO_OUT ($(DEMO_OUT))"
@@ -66,6 +66,9 @@ help:
 	@echo "make monolingual [TEXT=\"sw=<file> ...\"] OUT=<corpus dir> [ENCODING=utf-8] [NO_SENTENCES=1] [DEDUP=1] [MAX_LENGTH=20000] [OVERWRITE=1]"
 	@echo "make tokenizer CORPUS=<corpus dir> OUT=<dir> [VOCAB_SIZE=250002] [ALPHA=0.3] [SAMPLE_SENTENCES=2000000] [LANGS=en,de] [SEED=0] [SPM_THREADS=1] [FROM_PRETRAINED=<XLM-R tokenizer dir>] [OVERWRITE=1]"
 	@echo "make shards CORPUS=<dir> TOKENIZER=<dir> OUT=<dir> [TASKS=mlm,pairs,...] [MAX_LEN=512] [MAX_ROWS=100000] [LANGS=..] [EXCLUDE_SOURCES=..]"
+	@echo "make train SHARDS=<dir> OUT=<run dir> [CONFIG=tiny|small|base|large|<yaml>] [RESUME=<ckpt>] [NPROC=2] [key=value ...]"
+	@echo "make plot RUN=<run dir>; make export CKPT=<ckpt or run dir> OUT=<dir>; make backtranslate CKPT=<ckpt> SHARDS=<dir> LANGS=de,fr OUT=<dir>"
+	@echo "make bench-trainer        trainer step time against a bare loop and the HF Trainer; make bench-gpu: tokens/s and MFU on a GPU"
 	@echo "make bench-kg             knowledge-graph throughput benchmark (writes bench/results/)"
 	@echo "make bench-tokenizer      tokenization per core against HF tokenizers; make bench-align: AER; make bench-loader: loader headroom"
 	@echo "make bench-corpus         corpus throughput vs wikiextractor, and memory as the input grows"
@@ -142,6 +145,43 @@ shards: venv
 	  $(foreach e,$(EXCLUDE_SOURCES),--exclude-source "$(e)") \
 	  $(if $(filter 1 yes true,$(OVERWRITE)),--overwrite) $(if $(MASTER),--master $(MASTER))
 
+# ---- training ---------------------------------------------------------------------------------
+CONFIG     ?= tiny
+SHARDS     ?=
+RESUME     ?=
+NPROC      ?=
+CKPT       ?=
+RUN        ?=
+DEMO_STEPS ?= 1500
+# key=value arguments whose key is lower-case or dotted (steps=100, objectives.mep.queue_size=64)
+# go to the trainer as config overrides
+OVERRIDES  := $(strip $(foreach v,$(-*-command-variables-*-),$(if $(findstring .,$(firstword $(subst =, ,$(v))))$(filter-out $(shell echo $(firstword $(subst =, ,$(v))) | tr a-z A-Z),$(firstword $(subst =, ,$(v)))),$(v))))
+LAUNCH     := $(if $(NPROC),$(VENV)/bin/torchrun --standalone --nproc-per-node $(NPROC),$(PY))
+
+train: venv
+	@test -n "$(SHARDS)" -a -n "$(OUT)" || { echo "make train: set SHARDS=<shards dir> and OUT=<run dir>, e.g. make train SHARDS=runs/demo/shards CONFIG=tiny OUT=runs/train recipe=ernie-m" >&2; exit 2; }
+	$(LAUNCH) -m trainer.train $(CONFIG) shards=$(SHARDS) out=$(OUT) $(if $(RESUME),resume=$(RESUME)) $(OVERRIDES)
+	$(PY) -m trainer.plot $(OUT)
+
+plot: venv
+	@test -n "$(RUN)" || { echo "make plot: set RUN=<run dir>" >&2; exit 2; }
+	$(PY) -m trainer.plot $(RUN)
+
+export: venv
+	@test -n "$(CKPT)" -a -n "$(OUT)" || { echo "make export: set CKPT=<checkpoint or run dir> and OUT=<dir>" >&2; exit 2; }
+	$(PY) -m trainer.export $(CKPT) $(OUT) $(if $(filter 1 yes true,$(OVERWRITE)),--overwrite)
+
+backtranslate: venv
+	@test -n "$(CKPT)" -a -n "$(SHARDS)" -a -n "$(OUT)" -a -n "$(LANGS)" || { echo "make backtranslate: set CKPT=<checkpoint> SHARDS=<shards dir> LANGS=de,fr OUT=<dir>" >&2; exit 2; }
+	$(PY) -m trainer.backtranslate --ckpt $(CKPT) --shards $(SHARDS) --langs $(LANGS) --out $(OUT) \
+	  $(if $(filter 1 yes true,$(OVERWRITE)),--overwrite)
+
+bench-trainer: venv
+	$(PY) bench/bench_trainer.py
+
+bench-gpu: venv
+	$(PY) bench/bench_gpu.py
+
 demo: venv
 	$(PY) jobs/build_kg.py --input samples/wikidata/sample-wikidata.json.bz2 --out $(DEMO_OUT)/kg --overwrite
 	$(PY) jobs/build_corpus.py $(foreach w,$(SAMPLE_WIKIPEDIA),--wikipedia $(w)) --kg $(DEMO_OUT)/kg \
@@ -151,7 +191,12 @@ demo: venv
 	$(PY) jobs/train_tokenizer.py --corpus $(DEMO_OUT)/corpus --out $(DEMO_OUT)/tokenizer --vocab-size 1000 --overwrite
 	$(PY) jobs/build_shards.py --corpus $(DEMO_OUT)/corpus --tokenizer $(DEMO_OUT)/tokenizer \
 	  --out $(DEMO_OUT)/shards --max-len 128 --max-rows 5000 --overwrite
-	@echo "demo: KG in $(DEMO_OUT)/kg; corpus (with parallel and monolingual tables) in $(DEMO_OUT)/corpus, report in $(DEMO_OUT)/corpus/report/report.md; tokenizer in $(DEMO_OUT)/tokenizer; shards in $(DEMO_OUT)/shards"
+	rm -rf $(DEMO_OUT)/train
+	$(PY) -m trainer.train tiny shards=$(DEMO_OUT)/shards out=$(DEMO_OUT)/train recipe=all steps=$(DEMO_STEPS) \
+	  save_every=500
+	$(PY) -m trainer.plot $(DEMO_OUT)/train
+	$(PY) -m trainer.export $(DEMO_OUT)/train $(DEMO_OUT)/model --overwrite
+	@echo "demo: KG in $(DEMO_OUT)/kg; corpus (with parallel and monolingual tables) in $(DEMO_OUT)/corpus, report in $(DEMO_OUT)/corpus/report/report.md; tokenizer in $(DEMO_OUT)/tokenizer; shards in $(DEMO_OUT)/shards; training run in $(DEMO_OUT)/train (loss curves in $(DEMO_OUT)/train/loss_curves.png); exported model in $(DEMO_OUT)/model"
 
 bench-kg: venv
 	$(PY) bench/bench_kg.py

@@ -6,7 +6,16 @@ import random
 
 import torch
 
-from trainer.masks import FIRST, PAD_SEGMENT, SECOND, cross_mask, full_mask, pair_batch, placeholder_mask
+from trainer.masks import (
+    FIRST,
+    PAD_SEGMENT,
+    SECOND,
+    cross_mask,
+    directed_cross_mask,
+    full_mask,
+    pair_batch,
+    placeholder_mask,
+)
 
 BOS, PAD, EOS = 0, 1, 2
 
@@ -72,3 +81,40 @@ def test_cross_mask_hides_the_own_segment():
     assert m[1].tolist() == [False, True, False, False, True, True, True]
     # target token 21 (position 5): itself and the whole source segment (positions 0..3)
     assert m[5].tolist() == [True, True, True, True, False, True, False]
+
+
+def directed_rule(predict: int):
+    """Directed CAMLM: the predicted segment sees itself (the position only) and the other
+    segment; the other segment sees its own segment only."""
+    def rule(a, b, same):
+        if a == predict:
+            return same or b != a
+        return b == a
+    return rule
+
+
+def test_directed_cross_mask_equals_the_naive_reference_with_padding():
+    rng = random.Random(1)
+    seen = set()
+    for _ in range(30):
+        batch, _, _ = random_batch(rng)
+        predict = [rng.choice([FIRST, SECOND]) for _ in range(4)]
+        seen |= set(predict)
+        mask = directed_cross_mask(batch.segment, torch.tensor(predict))
+        assert mask.shape == (4, 1, batch.segment.shape[1], batch.segment.shape[1]) and mask.dtype == torch.bool
+        for b in range(4):
+            assert mask[b, 0].tolist() == naive(batch.segment[b].tolist(), directed_rule(predict[b])), predict[b]
+    assert seen == {FIRST, SECOND}
+
+
+def test_directed_cross_mask_by_hand():
+    batch = pair_batch([[11, 12], [11]], [[21], [21]], [3, 3], [7, 7], bos_id=BOS, eos_id=EOS, pad_id=PAD)
+    m = directed_cross_mask(batch.segment, torch.tensor([FIRST, SECOND]))[:, 0]
+    # row 0 predicts the source: source token 11 (position 1) sees itself and the target (4..6)
+    assert m[0, 1].tolist() == [False, True, False, False, True, True, True]
+    # ... and target token 21 (position 5) sees the target segment only
+    assert m[0, 5].tolist() == [False, False, False, False, True, True, True]
+    # row 1 predicts the target: layout <s> 11 </s> </s> 21 </s> <pad>
+    assert m[1, 1].tolist() == [True, True, True, False, False, False, False]
+    assert m[1, 4].tolist() == [True, True, True, False, True, False, False]
+    assert m[1, 6].tolist() == [False] * 6 + [True]   # padding sees only itself

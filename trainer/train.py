@@ -20,6 +20,7 @@ import os
 import random
 import sys
 import time
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -218,17 +219,17 @@ class Trainer:
         total = dist.all_reduce_sum(torch.tensor([float(sum(b.n_targets for b in batches))]))
         n_global = float(total[0])
         self.model.train()
-        sums: dict[str, float] = defaultdict(float)
-        loss_sum = torch.zeros((), device=env.device)
+        sums: dict[str, torch.Tensor] = {}     # stay on the device: one host sync per step, at the end
+        loss_sum = torch.zeros((), device=env.device, dtype=torch.float64)
         for batch in batches:
             batch = batch.to(env.device)
             with self.autocast:
                 loss, metrics = obj(self.model, batch)
             share = batch.n_targets / n_global if n_global > 0 else 0.0
             (loss * share).backward()
-            loss_sum += loss.detach().float() * batch.n_targets
+            loss_sum += loss.detach().double() * batch.n_targets
             for k, v in metrics.items():
-                sums[k] += float(v) * batch.n_targets
+                sums[k] = sums.get(k, 0) + v.detach().double().to(env.device) * batch.n_targets
         params = [p for p in self.model.parameters() if p.requires_grad]
         dist.all_reduce_grads(params)
         if cfg.optim.clip_norm > 0:
@@ -238,9 +239,9 @@ class Trainer:
         self.sched.step()
         self.opt.zero_grad(set_to_none=True)
         keys = sorted(sums)
-        packed = torch.tensor([float(loss_sum), float(sum(b.tokens for b in batches))] + [sums[k] for k in keys],
-                              dtype=torch.float64)
-        packed = dist.all_reduce_sum(packed)
+        packed = torch.stack([loss_sum, torch.tensor(float(sum(b.tokens for b in batches)), dtype=torch.float64,
+                                                     device=env.device)] + [torch.as_tensor(sums[k]) for k in keys])
+        packed = dist.all_reduce_sum(packed).cpu()
         denom = max(n_global, 1.0)
         self.step += 1
         return StepResult(task, float(packed[0]) / denom, {k: float(packed[2 + i]) / denom for i, k in enumerate(keys)},
@@ -320,6 +321,9 @@ def build(cfg: TrainConfig, env: dist.Env) -> Trainer:
         heads |= obj.heads(0)
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model, tok.vocab_size, langs, heads)
+    for obj in objectives.values():   # plain modules of an objective (MMKD's projections) join the heads
+        if hasattr(obj, "modules"):
+            model.heads.update(obj.modules(model.config.hidden_size))
     if model.config.max_position_embeddings < data.max_len + 2:
         raise ConfigError(f"the shards hold sequences of up to {data.max_len} tokens, more than the model's "
                           f"{model.config.max_position_embeddings - 2} positions; rebuild the shards with "
@@ -332,7 +336,7 @@ def build(cfg: TrainConfig, env: dist.Env) -> Trainer:
     streams = {}
     for name, obj in objectives.items():
         task = obj.needs[0]
-        streams[name] = TaskStream(data.shards[task], seed=cfg.seed * 1000 + sorted(REGISTRY).index(name),
+        streams[name] = TaskStream(data.shards[task], seed=cfg.seed * 2**32 + zlib.crc32(name.encode()),
                                    rank=env.rank, world_size=env.world)
     tr = Trainer(cfg, env, model, objectives, streams, opt, sched, tok, data)
     if cfg.resume:

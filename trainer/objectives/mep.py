@@ -81,6 +81,7 @@ class MEP(Contrastive):
 
     def make_batch(self, examples: list[Example]) -> Batch:
         ctx = self.ctx
+        n_in = len(examples)
         examples, docs = self.key_docs(examples, "qid")
         rows = [[ctx.bos, *e.row["ids"], ctx.eos] for e in examples]
         ids = pad_rows(rows, ctx.pad)
@@ -98,7 +99,7 @@ class MEP(Contrastive):
         t = {"input_ids": masked, "attention_mask": real.long(), "lang_ids": langs, "labels": labels,
              "query_pos": torch.tensor([e.row["mention_start"] + 1 for e in examples]),
              "entity_ids": torch.tensor([entity_id(e.row["qid"]) for e in examples])} | doc_inputs(ctx, docs)
-        return Batch(t, len(examples), int(real.sum() + t["key_mask"].sum()), {"dropped": 0})
+        return Batch(t, len(examples), int(real.sum() + t["key_mask"].sum()), {"dropped": n_in - len(examples)})
 
     def __call__(self, model, batch: Batch):
         last, states = model.encode(batch["input_ids"], batch["attention_mask"], lang_ids=batch["lang_ids"],

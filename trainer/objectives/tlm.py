@@ -3,8 +3,6 @@ segment, MLM over both sentences."""
 
 from __future__ import annotations
 
-
-
 from ..masking import IGNORE
 from ..masks import PAD_SEGMENT, full_mask, pair_batch
 from .base import Batch, Example, Objective, mlm_loss, noised

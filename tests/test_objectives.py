@@ -1,0 +1,253 @@
+"""Tests that pin the method of the objectives (tiny config, CPU).
+
+- InfoNCE equals a hand computation on a 3x3 example, with and without a queue, and with false
+  negatives (the positive's own entity) masked out.
+- The key queue is a FIFO ring buffer of detached keys, filled from all ranks (2 gloo processes).
+- Each objective alone overfits one fixed batch of real rows (the demo shards): the loss falls
+  by at least 90% (MEP: the total and its InfoNCE part; OE: its InfoNCE).
+- BTMLM: the pseudo tokens are never special ids or <mask>; the loss covers source positions only.
+"""
+
+from __future__ import annotations
+
+import math
+import socket
+from datetime import timedelta
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from trainer import dist as tdist
+from trainer.config import load_config
+from trainer.masking import IGNORE
+from trainer.objectives import Example
+from trainer.objectives.contrastive import KeyQueue, info_nce
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Two cores shared with other test runs: one intra-op thread is several times faster here."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+# ---- InfoNCE by hand ------------------------------------------------------------------------------
+
+# Unit vectors, then scaled per row: info_nce must L2-normalise them back.
+Q = torch.tensor([[1.0, 0, 0], [0, 1, 0], [0, 0, 1]]) * torch.tensor([[2.0], [3.0], [0.5]])
+K = torch.tensor([[0.6, 0.8, 0], [0, 1, 0], [0.8, 0, 0.6]]) * torch.tensor([[7.0], [5.0], [1.0]])
+# cos(q_i, k_j) = k_j[i]:  [[0.6, 0, 0.8], [0.8, 1, 0], [0, 0, 0.6]]; tau = 0.5 doubles them
+TAU = 0.5
+Z = torch.tensor([[0.0, 0, 1], [1, 0, 0]])   # queued keys (stored normalised)
+NEG = -math.inf
+
+
+def ce(logits: list[float], target: int) -> float:
+    return -logits[target] + math.log(sum(math.exp(x) for x in logits))
+
+
+def mean_ce(rows: list[list[float]]) -> float:
+    return sum(ce(r, i) for i, r in enumerate(rows)) / len(rows)
+
+
+def test_info_nce_equals_hand_computation():
+    l_qk, l_kq = info_nce(Q, K, TAU)
+    want_qk = mean_ce([[1.2, 0.0, 1.6], [1.6, 2.0, 0.0], [0.0, 0.0, 1.2]])
+    want_kq = mean_ce([[1.2, 1.6, 0.0], [0.0, 2.0, 0.0], [1.6, 0.0, 1.2]])
+    assert float(l_qk) == pytest.approx(want_qk, abs=1e-5)
+    assert float(l_kq) == pytest.approx(want_kq, abs=1e-5)
+    assert abs(want_qk - want_kq) > 0.05   # the two directions differ on this example
+
+
+def test_info_nce_with_a_queue():
+    l_qk, l_kq = info_nce(Q, K, TAU, queue=Z)
+    # q_i . z_m = z_m[i];  k_0.z = (0, 0.6), k_1.z = (0, 0), k_2.z = (0.6, 0.8)
+    want_qk = mean_ce([[1.2, 0.0, 1.6, 0.0, 2.0], [1.6, 2.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.2, 2.0, 0.0]])
+    want_kq = mean_ce([[1.2, 1.6, 0.0, 0.0, 1.2], [0.0, 2.0, 0.0, 0.0, 0.0], [1.6, 0.0, 1.2, 1.2, 1.6]])
+    assert float(l_qk) == pytest.approx(want_qk, abs=1e-5)
+    assert float(l_kq) == pytest.approx(want_kq, abs=1e-5)
+
+
+def test_info_nce_masks_negatives_of_the_same_entity():
+    # rows 0 and 2 are the same entity; queue entry 0 is row 1's entity
+    l_qk, l_kq = info_nce(Q, K, TAU, queue=Z, ids=torch.tensor([5, 6, 5]), queue_ids=torch.tensor([6, 9]))
+    want_qk = mean_ce([[1.2, 0.0, NEG, 0.0, 2.0], [1.6, 2.0, 0.0, NEG, 0.0], [NEG, 0.0, 1.2, 2.0, 0.0]])
+    want_kq = mean_ce([[1.2, 1.6, NEG, 0.0, 1.2], [0.0, 2.0, 0.0, NEG, 0.0], [NEG, 0.0, 1.2, 1.2, 1.6]])
+    assert float(l_qk) == pytest.approx(want_qk, abs=1e-5)
+    assert float(l_kq) == pytest.approx(want_kq, abs=1e-5)
+
+
+# ---- the key queue --------------------------------------------------------------------------------
+
+
+def keys(*values: float) -> torch.Tensor:
+    return torch.tensor([[v, -v] for v in values], dtype=torch.float32)
+
+
+def test_queue_is_a_fifo_ring():
+    q = KeyQueue(4, 2)
+    q.push(keys(0, 1, 2), torch.tensor([10, 11, 12]))
+    k, ids = q.contents()
+    assert torch.equal(k, keys(0, 1, 2)) and ids.tolist() == [10, 11, 12]
+    q.push(keys(3, 4, 5), torch.tensor([13, 14, 15]))   # 3 fills slot 3; 4 and 5 overwrite 0 and 1
+    k, ids = q.contents()
+    assert torch.equal(k, keys(4, 5, 2, 3)) and ids.tolist() == [14, 15, 12, 13]
+    q.push(keys(6, 7, 8, 9, 10, 11), torch.arange(16, 22))   # more than fits at once: the last 4
+    k, ids = q.contents()
+    assert sorted(ids.tolist()) == [18, 19, 20, 21] and torch.equal(k, keys(10, 11, 8, 9))
+    empty = KeyQueue(0, 2)
+    empty.push(keys(1), torch.tensor([1]))
+    assert empty.contents()[0].shape == (0, 2)
+
+
+def test_queue_holds_detached_copies():
+    q = KeyQueue(3, 2)
+    w = torch.nn.Parameter(torch.ones(2, 2))
+    k = keys(1, 2) @ w
+    assert k.requires_grad
+    q.push(k, torch.tensor([1, 2]))
+    stored, _ = q.contents()
+    assert not stored.requires_grad and stored.grad_fn is None and not q.keys.requires_grad
+    with torch.no_grad():
+        w.mul_(3)   # changing the source after the push leaves the queue alone
+    assert torch.equal(q.contents()[0], keys(1, 2) @ torch.ones(2, 2))
+
+
+def _queue_worker(rank: int, port: int, out: str) -> None:
+    torch.set_num_threads(1)
+    torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2,
+                                         timeout=timedelta(seconds=60))
+    try:
+        assert tdist.active()
+        q = KeyQueue(6, 2)
+        w = torch.nn.Parameter(torch.ones(1))
+        first = [keys(1, 2), keys(11, 12, 13)][rank] * w          # different counts per rank, with a graph
+        q.push(first, torch.tensor([[1, 2], [11, 12, 13]][rank]))
+        q.push([keys(3), keys(14)][rank], torch.tensor([[3], [14]][rank]))
+        k, ids = q.contents()
+        torch.save({"keys": k, "ids": ids, "grad": k.requires_grad}, f"{out}/rank{rank}.pt")
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_queue_is_filled_from_all_ranks(tmp_path):
+    torch.multiprocessing.spawn(_queue_worker, args=(free_port(), str(tmp_path)), nprocs=2, join=True)
+    r0, r1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
+    # push 1 gathers [1, 2 | 11, 12, 13] into slots 0..4; push 2 gathers [3 | 14]: 3 fills slot 5,
+    # 14 overwrites the oldest (slot 0)
+    assert r0["ids"].tolist() == [14, 2, 11, 12, 13, 3]
+    assert torch.equal(r0["keys"], keys(14, 2, 11, 12, 13, 3))
+    assert torch.equal(r0["keys"], r1["keys"]) and torch.equal(r0["ids"], r1["ids"])
+    assert not r0["grad"] and not r1["grad"]
+
+
+# ---- each objective overfits a fixed batch of real rows --------------------------------------------
+
+BATCH, STEPS, LR = 8, 50, 3e-3
+OBJECTIVES = ("mmlm", "tlm", "camlm", "btmlm", "mep", "oe")
+
+
+@pytest.fixture(scope="module")
+def trainer(demo_shards, tmp_path_factory):
+    from trainer.train import build
+
+    cfg = load_config("tiny", [f"shards={demo_shards['shards']}", f"out={tmp_path_factory.mktemp('run')}",
+                               f"tokenizer={demo_shards['tokenizer']}", "model.dropout=0",
+                               "objectives.mep.queue_size=8", "objectives.oe.queue_size=8"]
+                      + [f"objectives.{name}.weight=1" for name in OBJECTIVES])
+    tr = build(cfg, tdist.Env())
+    assert set(tr.objectives) == set(OBJECTIVES)
+    return tr, {k: v.clone() for k, v in tr.model.state_dict().items()}
+
+
+def fixed_batch(tr, name: str, n: int = BATCH):
+    examples = [Example(k, r) for k, r in tr.streams[name].take_keyed(n)]
+    return tr.objectives[name].make_batch(examples), examples
+
+
+@pytest.mark.parametrize("name", OBJECTIVES)
+def test_objective_overfits_a_fixed_batch(trainer, name):
+    tr, initial = trainer
+    torch.manual_seed(0)
+    tr.model.load_state_dict(initial)
+    tr.model.train()
+    obj = tr.objectives[name]
+    if hasattr(obj, "queue"):
+        obj.queue = None   # a fresh queue for this run
+    batch, _ = fixed_batch(tr, name)
+    assert batch.n_targets >= (BATCH if name in ("mep", "oe") else 10)
+    opt = torch.optim.AdamW(tr.model.parameters(), lr=LR)
+    first = last = None
+    for _ in range(STEPS):
+        loss, metrics = obj(tr.model, batch)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        now = {"loss": float(loss.detach())} | {k: float(v) for k, v in metrics.items()}
+        first = first or now
+        last = now
+    assert last["loss"] <= 0.1 * first["loss"], (first, last)
+    if name in ("mep", "oe"):
+        assert last["nce"] <= 0.1 * first["nce"], (first, last)
+        assert first["nce"] > 1.0   # it started from chance, not from a solved batch
+        stored, ids = obj.queue.contents()
+        assert stored.shape == (8, tr.cfg.model.head_dim) and not stored.requires_grad
+        assert torch.allclose(stored.norm(dim=1), torch.ones(8), atol=1e-5)   # normalised keys
+    if name == "mep":
+        assert first["mlm"] > 1.0 and last["mlm"] < first["mlm"]
+
+
+def test_btmlm_pseudo_tokens_are_ordinary_and_the_loss_covers_the_source_only(trainer):
+    tr, initial = trainer
+    tr.model.load_state_dict(initial)
+    obj, ctx = tr.objectives["btmlm"], tr.objectives["btmlm"].ctx
+    batch, examples = fixed_batch(tr, "btmlm")
+    specials = [ctx.bos, ctx.eos, ctx.pad, 3, ctx.mask]   # 3 = <unk>
+    try:
+        with torch.no_grad():   # make every special token, <mask> above all, the model's favourite
+            tr.model.mlm.lm_head.bias[specials] += 100.0
+            tr.model.mlm.lm_head.bias[ctx.mask] += 100.0
+        tr.model.eval()
+        hidden, _ = tr.model.encode(batch["stage1_ids"], batch["stage1_mask"], batch["stage1_positions"],
+                                    batch["stage1_langs"])
+        assert (tr.model.logits(hidden[batch["stage1_slots"]]).argmax(-1) == ctx.mask).all()  # the trap is set
+        pseudo = obj.pseudo_tokens(tr.model, batch)
+    finally:
+        tr.model.load_state_dict(initial)
+    assert pseudo.numel() == int(batch["stage1_slots"].sum()) == int(batch["stage2_slots"].sum()) > 0
+    assert int(pseudo.min()) >= ctx.first_piece and int(pseudo.max()) < ctx.mask
+    assert not torch.isin(pseudo, torch.tensor(specials)).any()
+
+    labels = batch["labels"]
+    selected = labels != IGNORE
+    assert selected.any()
+    for b, e in enumerate(examples):
+        n = len(e.row["ids"])
+        assert not selected[b, n + 2:].any()                  # nothing after <s> x </s> is a target
+        assert not selected[b, [0, n + 1]].any()              # nor <s> and </s>
+        source = torch.tensor(e.row["ids"])
+        assert torch.equal(labels[b, 1:n + 1][selected[b, 1:n + 1]], source[selected[b, 1:n + 1]])
+        # stage 2 keeps the placeholders (filled in by __call__), never noises them
+        k = int(batch["stage2_slots"][b].sum())
+        assert batch["input_ids"][b, n + 3:n + 3 + k].tolist() == [ctx.mask] * k
+    # the loss is the cross-entropy over exactly those source positions
+    tr.model.eval()
+    with torch.no_grad():
+        loss, _ = obj(tr.model, batch)
+        ids = batch["input_ids"].clone()
+        ids[batch["stage2_slots"]] = obj.pseudo_tokens(tr.model, batch)
+        hidden, _ = tr.model.encode(ids, batch["attention_mask"], batch["position_ids"], batch["lang_ids"])
+        source = torch.zeros_like(selected)
+        for b, e in enumerate(examples):
+            source[b, 1:len(e.row["ids"]) + 1] = True
+        want = F.cross_entropy(tr.model.logits(hidden[source & selected]), labels[source & selected])
+    assert float(loss) == pytest.approx(float(want), rel=1e-5)
