@@ -28,7 +28,8 @@ import numpy as np
 import torch
 
 from . import checkpoint, dist
-from .config import RESUMABLE_KEYS, ConfigError, TrainConfig, check_values, flatten, load_config, to_dict
+from .config import (RESUMABLE_KEYS, ConfigError, TrainConfig, check_values, flatten, from_dict, load_config,
+                     to_dict)
 from .data import DocStore, ShardFormatError, ShardSet, TaskStream
 from .model import Encoder, build_model
 from .objectives import REGISTRY, Batch, Context, Example, Objective
@@ -278,7 +279,14 @@ class Trainer:
             raise ConfigError(f"{path} was written by {state['world_size']} ranks; resume with the same number "
                               f"(changing the data-parallel size mid-run is not supported)")
         for k, s in self.streams.items():
-            s.load_state_dict(state["streams"][self.env.rank][k])
+            if k not in state["streams"][self.env.rank]:
+                raise ConfigError(f"{path} has no data position for objective {k}; resume with the checkpoint's "
+                                  "objectives")
+            try:
+                s.load_state_dict(state["streams"][self.env.rank][k])
+            except ValueError as exc:
+                raise ConfigError(f"{path}: {exc}; resume with the checkpoint's seed") from None
+        random.setstate((3, tuple(state["python_rng"][self.env.rank]), None))
         for obj in self.objectives.values():
             obj.load_state_tensors({k: v.to(self.env.device) for k, v in extra.items()})
             if getattr(obj, "queue", None) is not None:
@@ -289,7 +297,12 @@ class Trainer:
 
 
 def config_differences(saved: dict, cfg: TrainConfig) -> list[str]:
-    a, b = flatten(saved), flatten(to_dict(cfg))
+    """Keys whose values differ; keys newer than the checkpoint count with their defaults."""
+    try:
+        a = flatten(to_dict(from_dict(saved)))
+    except ConfigError as exc:
+        return [f"a key this version no longer knows ({exc})"]
+    b = flatten(to_dict(cfg))
     return sorted(k for k in set(a) | set(b) if k not in RESUMABLE_KEYS and _norm(a.get(k)) != _norm(b.get(k)))
 
 
@@ -357,6 +370,14 @@ def _manifest_tokenizer(cfg: TrainConfig) -> str:
 # ---- logging -----------------------------------------------------------------------------------------
 
 
+def _step_of(line: str) -> int | None:
+    """The step of a metrics line; None for a blank or cut line (a crash mid-write)."""
+    try:
+        return int(json.loads(line)["step"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 class MetricsLog:
     """metrics.jsonl, one line per step; on resume the lines after the checkpoint are dropped."""
 
@@ -369,7 +390,7 @@ class MetricsLog:
         kept = []
         if start > 0 and os.path.exists(self.path):
             with open(self.path, encoding="utf-8") as f:
-                kept = [line for line in f if line.strip() and json.loads(line)["step"] <= start]
+                kept = [line for line in f if _step_of(line) is not None and _step_of(line) <= start]
         with open(self.path + ".tmp", "w", encoding="utf-8") as f:
             f.writelines(kept)
         os.replace(self.path + ".tmp", self.path)
