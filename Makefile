@@ -152,7 +152,7 @@ RESUME     ?=
 NPROC      ?=
 CKPT       ?=
 RUN        ?=
-DEMO_STEPS ?= 1500
+DEMO_STEPS ?= 3000
 # key=value arguments whose key is lower-case or dotted (steps=100, objectives.mep.queue_size=64)
 # go to the trainer as config overrides
 OVERRIDES  := $(strip $(foreach v,$(-*-command-variables-*-),$(if $(findstring .,$(firstword $(subst =, ,$(v))))$(filter-out $(shell echo $(firstword $(subst =, ,$(v))) | tr a-z A-Z),$(firstword $(subst =, ,$(v)))),$(v))))
@@ -193,7 +193,7 @@ demo: venv
 	  --out $(DEMO_OUT)/shards --max-len 128 --max-rows 5000 --overwrite
 	rm -rf $(DEMO_OUT)/train
 	$(PY) -m trainer.train tiny shards=$(DEMO_OUT)/shards out=$(DEMO_OUT)/train recipe=all steps=$(DEMO_STEPS) \
-	  save_every=500
+	  save_every=1000 objectives.mmkd.weight=1 objectives.mmkd.teacher_cache=$(DEMO_OUT)/teacher-cache
 	$(PY) -m trainer.plot $(DEMO_OUT)/train
 	$(PY) -m trainer.export $(DEMO_OUT)/train $(DEMO_OUT)/model --overwrite
 	@echo "demo: KG in $(DEMO_OUT)/kg; corpus (with parallel and monolingual tables) in $(DEMO_OUT)/corpus, report in $(DEMO_OUT)/corpus/report/report.md; tokenizer in $(DEMO_OUT)/tokenizer; shards in $(DEMO_OUT)/shards; training run in $(DEMO_OUT)/train (loss curves in $(DEMO_OUT)/train/loss_curves.png); exported model in $(DEMO_OUT)/model"
