@@ -1,0 +1,86 @@
+"""trainer.evaluate.tatoeba: the retrieval accuracy, bad input, and an end-to-end run on a trained export."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import SHARED_DATA, require
+from trainer.evaluate import tatoeba
+from trainer.evaluate.tatoeba import TatoebaError, read_pair, retrieval_accuracy
+
+TATOEBA = SHARED_DATA / "tatoeba-laser"
+
+
+def test_retrieval_accuracy_by_hand():
+    sim = np.array([[0.9, 0.1, 0.0, 0.2],    # row 0: best column 0 -> right
+                    [0.3, 0.2, 0.8, 0.1],    # row 1: best column 2 -> wrong
+                    [0.0, 0.1, 0.7, 0.6],    # row 2: best column 2 -> right
+                    [0.5, 0.4, 0.3, 0.1]])   # row 3: best column 0 -> wrong
+    assert retrieval_accuracy(sim) == 0.5
+    # the other direction: column 0's best row is 0 (0.9), column 1's is 3 (0.4), column 2's is 1 (0.8),
+    # column 3's is 2 (0.6): one of four right
+    assert retrieval_accuracy(sim.T) == 0.25
+    assert retrieval_accuracy(np.eye(4)) == 1.0
+    assert retrieval_accuracy(np.eye(4)[::-1]) == 0.0      # anti-diagonal: every row picks another
+    with pytest.raises(ValueError):
+        retrieval_accuracy(np.zeros((0, 3)))
+
+
+def test_cosine_nearest_neighbour_is_scale_free():
+    a = np.array([[1.0, 0.0], [0.0, 1.0]])
+    b = np.array([[10.0, 1.0], [0.1, 5.0]])                  # long vectors must not win by length
+    assert retrieval_accuracy(tatoeba.cosine(a, b)) == 1.0
+
+
+def test_unequal_line_counts_name_both_files(tmp_path):
+    (tmp_path / "tatoeba.deu-eng.deu").write_text("Hallo.\nWie geht's?\nDanke.\n", encoding="utf-8")
+    (tmp_path / "tatoeba.deu-eng.eng").write_text("Hello.\nHow are you?\n", encoding="utf-8")
+    with pytest.raises(TatoebaError) as exc:
+        read_pair(tmp_path, "deu")
+    msg = str(exc.value)
+    assert "tatoeba.deu-eng.deu" in msg and "tatoeba.deu-eng.eng" in msg and "3" in msg and "2" in msg
+    # the CLI says it in one line, exit code 2, before loading any model
+    assert tatoeba.main([str(tmp_path / "no-model"), "--langs", "deu", "--data", str(tmp_path)]) == 2
+    with pytest.raises(TatoebaError, match="missing"):
+        read_pair(tmp_path, "fra")
+
+
+def test_end_to_end_on_a_trained_export(demo_shards, tmp_path, capsys):
+    from trainer import export, train
+
+    data = require(TATOEBA)
+    require(data / "tatoeba.deu-eng.deu")
+    torch.set_num_threads(1)
+    run, model = tmp_path / "run", tmp_path / "model"
+    assert train.main(["tiny", f"shards={demo_shards['shards']}", f"out={run}", "steps=10", "progress=false",
+                       "device=cpu"]) in (0, None)
+    assert export.main([str(run), str(model)]) == 0
+    out = tmp_path / "r.json"
+    assert tatoeba.main([str(model), "--langs", "deu,fra", "--data", str(data), "--out", str(out),
+                         "--limit", "200"]) == 0
+    res = json.loads(out.read_text())
+    assert res["layer"] == 1                                   # tiny: 2 layers, the middle one
+    assert set(res["accuracy"]) == {"deu", "fra"}
+    for a in res["accuracy"].values():
+        assert a["n"] == 200 and 0.0 <= a["xx2en"] <= 1.0 and 0.0 <= a["en2xx"] <= 1.0
+    scores = [a[d] for a in res["accuracy"].values() for d in ("xx2en", "en2xx")]
+    assert res["average"] == pytest.approx(sum(scores) / 4)
+    assert "deu->eng" in capsys.readouterr().out
+
+    # language ids: the export's langs list decides token_type_ids (deu -> de)
+    emb = tatoeba.Embedder(model, layer=0)
+    langs = json.loads((model / "xlkit_langs.json").read_text())["langs"]
+    assert emb.use_lang_ids and emb.lang_id("deu") == langs.index("de") and emb.lang_id("eng") == langs.index("en")
+    with pytest.raises(TatoebaError, match="not trained on"):
+        emb.lang_id("hin")
+    # the language id changes the embedding (it is added to every token)
+    de = emb.embed(["Ich bin hier."], "deu")
+    en = emb.embed(["Ich bin hier."], "eng")
+    assert not np.allclose(de, en)
+    # an out-of-range layer is a clear error
+    with pytest.raises(TatoebaError, match="out of range"):
+        tatoeba.Embedder(model, layer=7)

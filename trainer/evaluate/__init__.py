@@ -1,0 +1,1 @@
+"""Evaluations of trained encoders: :mod:`trainer.evaluate.tatoeba` (XTREME-protocol sentence retrieval)."""

@@ -1,0 +1,184 @@
+"""Tatoeba sentence retrieval, the XTREME protocol.
+
+    python -m trainer.evaluate.tatoeba MODEL --langs deu,fra [--layer N] [--data DIR] [--out JSON]
+
+MODEL is an exported xlkit directory (``python -m trainer.export``: an ``XLMRobertaForMaskedLM``,
+its tokenizer and ``xlkit_langs.json``) or any local ``transformers`` encoder directory. DIR holds
+the LASER layout, ``tatoeba.xxx-eng.xxx`` and ``tatoeba.xxx-eng.eng`` (line i of one translates
+line i of the other); default ``../shared/data/tatoeba-laser`` beside the checkout.
+
+Each sentence is embedded as the mean of the non-padding hidden states of one layer (``--layer``,
+an index into ``hidden_states``: 0 is the embeddings, the default is the middle layer
+``num_hidden_layers // 2``, negative counts from the end). For an xlkit model whose config has
+``type_vocab_size > 1`` the language id of the sentence (ISO 639-3 mapped to the model's codes by
+:func:`corpus_builder.langcodes.normalise`: deu -> de) goes in as ``token_type_ids``. Retrieval is
+the cosine nearest neighbour among all sentences of the other side, in both directions (xxx->eng
+and eng->xxx); accuracy is the share whose neighbour is the gold translation. The result holds the
+accuracy per language and direction and the average over all of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "tatoeba-laser"
+LANGS_FILE = "xlkit_langs.json"
+
+
+class TatoebaError(Exception):
+    """Bad input (missing files, unequal line counts, an unknown language); the message says which."""
+
+
+def retrieval_accuracy(sim: np.ndarray) -> float:
+    """Share of rows whose highest-scoring column is their own index (row i's gold is column i).
+    Ties go to the lowest column index (``argmax``)."""
+    sim = np.asarray(sim)
+    if sim.ndim != 2 or sim.shape[0] == 0 or sim.shape[0] > sim.shape[1]:
+        raise ValueError(f"need a non-empty [n, m] similarity matrix with n <= m, got shape {sim.shape}")
+    return float((sim.argmax(axis=1) == np.arange(sim.shape[0])).mean())
+
+
+def read_pair(data_dir: str | os.PathLike, lang3: str) -> tuple[list[str], list[str]]:
+    """(xxx sentences, eng sentences) of ``tatoeba.xxx-eng``; unequal line counts are an error."""
+    d = Path(data_dir)
+    fx, fe = d / f"tatoeba.{lang3}-eng.{lang3}", d / f"tatoeba.{lang3}-eng.eng"
+    for f in (fx, fe):
+        if not f.exists():
+            have = sorted({p.name.split(".")[1].split("-")[0] for p in d.glob("tatoeba.*-eng.*")}) if d.is_dir() else []
+            raise TatoebaError(f"{f} is missing" + (f" (languages in {d}: {', '.join(have)})" if have else
+                                                    f" ({d} holds no tatoeba.xxx-eng.* files)"))
+    xs = fx.read_text(encoding="utf-8").splitlines()
+    es = fe.read_text(encoding="utf-8").splitlines()
+    if len(xs) != len(es):
+        raise TatoebaError(f"unequal line counts: {fx} has {len(xs)} lines, {fe} has {len(es)}; "
+                           "line i of one must translate line i of the other")
+    if not xs:
+        raise TatoebaError(f"{fx} and {fe} are empty")
+    return xs, es
+
+
+class Embedder:
+    """Mean-pooled hidden states of one layer of a local encoder directory."""
+
+    def __init__(self, model_dir: str | os.PathLike, layer: int | None = None, device: str = "cpu",
+                 batch_size: int = 64):
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()       # the MLM head of an export is 'unexpected' for AutoModel: fine
+
+        self.dir = str(model_dir)
+        if not os.path.exists(os.path.join(self.dir, "config.json")):
+            raise TatoebaError(f"{self.dir} has no config.json: give an exported xlkit model "
+                               "(python -m trainer.export RUN OUT) or a local transformers directory")
+        config = AutoConfig.from_pretrained(self.dir)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.dir)
+        self.model = AutoModel.from_pretrained(self.dir, config=config, add_pooling_layer=False) \
+            if config.model_type in ("bert", "roberta", "xlm-roberta") else AutoModel.from_pretrained(self.dir)
+        self.model.to(device).eval()
+        self.device, self.batch_size = device, batch_size
+        n_layers = config.num_hidden_layers
+        self.layer = n_layers // 2 if layer is None else layer
+        if not -(n_layers + 1) <= self.layer <= n_layers:
+            raise TatoebaError(f"layer {self.layer} is out of range: {self.dir} has hidden_states 0..{n_layers}")
+        self.layer_index = self.layer % (n_layers + 1)
+        langs_file = os.path.join(self.dir, LANGS_FILE)
+        self.langs: list[str] = json.load(open(langs_file, encoding="utf-8"))["langs"] if os.path.exists(langs_file) \
+            else []
+        self.use_lang_ids = bool(self.langs) and getattr(config, "type_vocab_size", 1) > 1
+        max_pos = getattr(config, "max_position_embeddings", 512)
+        offset = (config.pad_token_id + 1) if "roberta" in config.model_type else 0
+        self.max_len = max(8, min(max_pos - offset, getattr(self.tokenizer, "model_max_length", 10 ** 9)))
+
+    def lang_id(self, lang3: str) -> int | None:
+        """The model's language id of an ISO 639-3 code, or None when the model takes none."""
+        if not self.use_lang_ids:
+            return None
+        from corpus_builder.langcodes import normalise
+
+        code = normalise(lang3)
+        if code not in self.langs:
+            raise TatoebaError(f"{self.dir} was not trained on {lang3} ({code}); its languages: "
+                               f"{', '.join(self.langs)}")
+        return self.langs.index(code)
+
+    @torch.no_grad()
+    def embed(self, sentences: list[str], lang3: str) -> np.ndarray:
+        lid = self.lang_id(lang3)
+        out = []
+        for i in range(0, len(sentences), self.batch_size):
+            enc = self.tokenizer(sentences[i:i + self.batch_size], padding=True, truncation=True,
+                                 max_length=self.max_len, return_tensors="pt")
+            enc = {k: v.to(self.device) for k, v in enc.items() if k in ("input_ids", "attention_mask",
+                                                                            "token_type_ids")}
+            if lid is not None:
+                enc["token_type_ids"] = torch.full_like(enc["input_ids"], lid)
+            elif "token_type_ids" in enc and getattr(self.model.config, "type_vocab_size", 1) <= 1:
+                enc.pop("token_type_ids")
+            hs = self.model(**enc, output_hidden_states=True).hidden_states[self.layer_index]
+            m = enc["attention_mask"].unsqueeze(-1).to(hs.dtype)
+            out.append(((hs * m).sum(1) / m.sum(1).clamp(min=1)).float().cpu().numpy())
+        return np.concatenate(out)
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+    return a @ b.T
+
+
+def evaluate(model_dir: str | os.PathLike, langs: list[str], layer: int | None = None,
+             data_dir: str | os.PathLike = DEFAULT_DATA, device: str = "cpu", limit: int | None = None) -> dict:
+    """{"model", "layer", "accuracy": {xxx: {"xx2en", "en2xx", "n"}}, "average"}; ``limit`` keeps the first
+    n pairs of each language (for quick checks; the protocol uses all of them)."""
+    pairs = {lang: read_pair(data_dir, lang) for lang in langs}      # read (and check) everything first
+    emb = Embedder(model_dir, layer, device)
+    acc = {}
+    for lang, (xs, es) in pairs.items():
+        if limit:
+            xs, es = xs[:limit], es[:limit]
+        sim = cosine(emb.embed(xs, lang), emb.embed(es, "eng"))
+        acc[lang] = {"xx2en": retrieval_accuracy(sim), "en2xx": retrieval_accuracy(sim.T), "n": len(xs)}
+    scores = [v for a in acc.values() for k, v in a.items() if k != "n"]
+    return {"model": str(model_dir), "layer": emb.layer_index, "data": str(data_dir), "accuracy": acc,
+            "average": float(np.mean(scores))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m trainer.evaluate.tatoeba",
+                                description="Tatoeba retrieval accuracy (XTREME protocol) of a local encoder")
+    p.add_argument("model", metavar="MODEL", help="an exported xlkit model or a local transformers encoder dir")
+    p.add_argument("--langs", required=True, help="comma-separated ISO 639-3 codes, e.g. deu,fra")
+    p.add_argument("--layer", type=int, default=None,
+                   help="hidden_states index to pool (0 = embeddings; default num_hidden_layers // 2; -1 = last)")
+    p.add_argument("--data", default=str(DEFAULT_DATA), help=f"LASER-layout directory (default {DEFAULT_DATA})")
+    p.add_argument("--out", default=None, help="write the result as JSON here")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--limit", type=int, default=None, help="only the first N pairs per language")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    try:
+        res = evaluate(args.model, [x.strip() for x in args.langs.split(",") if x.strip()], args.layer, args.data,
+                       args.device, args.limit)
+    except TatoebaError as exc:
+        print(f"tatoeba: {exc}", file=sys.stderr)
+        return 2
+    for lang, a in res["accuracy"].items():
+        print(f"{lang}: {lang}->eng {100 * a['xx2en']:.2f}  eng->{lang} {100 * a['en2xx']:.2f}  (n={a['n']})")
+    print(f"average {100 * res['average']:.2f}  (layer {res['layer']}, {res['model']})")
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(res, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
