@@ -70,6 +70,8 @@ from bench_kg import ROOT, BenchError, _md_table, environment, run_child
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from jobs.sample_pipeline import steps  # noqa: E402 (needs ROOT on sys.path)
+
 CACHE = ROOT / "bench" / ".cache" / "demo"
 DEMO = ROOT / "runs" / "demo" / "shards"
 TASKS = ("mmlm", "tlm", "camlm", "btmlm", "mep", "oe")
@@ -91,25 +93,13 @@ def complete(shards: Path) -> bool:
 
 
 def build_demo_shards(log_dir: Path) -> Path:
-    """The demo_shards fixture's pipeline (tests/conftest.py), each job in its own process, into
+    """The demo pipeline (jobs/sample_pipeline.py, as the demo_shards fixture runs it), each job in its own process, into
     bench/.cache/demo; built in a scratch directory and renamed, so a failed build is never reused."""
-    samples = ROOT / "samples"
     scratch = CACHE.with_name("demo.building")
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
-    kg, corpus, tok, shards = (scratch / n for n in ("kg", "corpus", "tokenizer", "shards"))
-    wiki = [a for lang in ("en", "de", "fr", "ja", "zh") for a in
-            ("--wikipedia", f"{lang}={samples / 'wikipedia' / f'{lang}wiki-sample.xml.bz2'}")]
-    par = samples / "parallel"
-    spec = (f"de-en={par / 'de-en.de'},{par / 'de-en.en'} fr-en={par / 'fr-en.fr'},{par / 'fr-en.en'} "
-            f"ja-en={par / 'ja-en.tsv'}")
-    jobs = [("build_kg", ["--input", str(samples / "wikidata/sample-wikidata.json.bz2"), "--out", str(kg)]),
-            ("build_corpus", wiki + ["--kg", str(kg), "--out", str(corpus)]),
-            ("build_parallel", ["--parallel", spec, "--out", str(corpus), "--align"]),
-            ("build_monolingual", ["--out", str(corpus)]),
-            ("train_tokenizer", ["--corpus", str(corpus), "--out", str(tok), "--vocab-size", "1000"]),
-            ("build_shards", ["--corpus", str(corpus), "--tokenizer", str(tok), "--out", str(shards),
-                              "--max-len", "128"])]
+    jobs, out = steps(scratch)
+    shards = out["shards"]
     for name, args in jobs:
         print(f"bench_trainer: building the demo shards: {name} ...", file=sys.stderr, flush=True)
         run_child([sys.executable, str(ROOT / "jobs" / f"{name}.py"), *args], log_dir / f"{name}.log")

@@ -85,20 +85,20 @@ def spark():
 def demo_shards(spark, tmp_path_factory) -> dict[str, Path]:
     """The demo pipeline on the embedded samples (all five languages, every task), built once per
     session: {"corpus", "tokenizer", "shards"}. Trainer tests train on these real shards."""
-    from jobs import build_corpus, build_kg, build_monolingual, build_parallel, build_shards, train_tokenizer
+    from jobs.sample_pipeline import run_in_process, steps
 
-    samples = ROOT / "samples"
-    base = tmp_path_factory.mktemp("demo")
-    kg, corpus, tok, shards = base / "kg", base / "corpus", base / "tokenizer", base / "shards"
-    assert build_kg.main(["--input", str(samples / "wikidata/sample-wikidata.json.bz2"), "--out", str(kg)]) == 0
-    wiki = [a for lang in ("en", "de", "fr", "ja", "zh") for a in
-            ("--wikipedia", f"{lang}={samples / 'wikipedia' / f'{lang}wiki-sample.xml.bz2'}")]
-    assert build_corpus.main(wiki + ["--kg", str(kg), "--out", str(corpus)]) == 0
-    par = samples / "parallel"
-    spec = f"de-en={par / 'de-en.de'},{par / 'de-en.en'} fr-en={par / 'fr-en.fr'},{par / 'fr-en.en'} ja-en={par / 'ja-en.tsv'}"
-    assert build_parallel.main(["--parallel", spec, "--out", str(corpus), "--align"]) == 0
-    assert build_monolingual.main(["--out", str(corpus)]) == 0
-    assert train_tokenizer.main(["--corpus", str(corpus), "--out", str(tok), "--vocab-size", "1000"]) == 0
-    assert build_shards.main(["--corpus", str(corpus), "--tokenizer", str(tok), "--out", str(shards),
-                              "--max-len", "128"]) == 0
-    return {"corpus": corpus, "tokenizer": tok, "shards": shards}
+    plan, out = steps(tmp_path_factory.mktemp("demo"))
+    run_in_process(plan)
+    return {"corpus": out["corpus"], "tokenizer": out["tokenizer"], "shards": out["shards"]}
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models on two shared cores: one intra-op thread is several times faster and less noisy
+    (and makes float results independent of the core count). Restored after the module."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

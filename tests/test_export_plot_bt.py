@@ -10,19 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-pytestmark = [pytest.mark.spark, pytest.mark.slow]
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.spark, pytest.mark.slow]
 
 TEXTS = {"de": "Berlin ist die Hauptstadt Deutschlands.", "fr": "Paris est la capitale de la France.",
          "ja": "東京は日本の首都です。"}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Other test runs share the two cores: one intra-op thread is several times faster under load."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")

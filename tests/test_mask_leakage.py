@@ -29,14 +29,7 @@ ATOL = 1e-6
 MOVES = 1e-4      # an allowed dependence moves the logits by ~1e-3 in these models
 ATTENTIONS = ("sdpa", "eager")
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models on two shared cores: one intra-op thread is faster and less noisy."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny(attention: str, layers: int = 2) -> Encoder:

@@ -28,18 +28,10 @@ from trainer.train import build, loop
 MULTI30K = SHARED_DATA / "multi30k" / "task1-raw"
 PAIRS_PER_LANG = 64
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 # ---- fixtures ----------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """One intra-op thread: the tiny models gain nothing from more, and on a shared 2-core machine
-    OpenMP threads that wait for each other make a step 10x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -24,14 +24,7 @@ from trainer.masking import IGNORE
 from trainer.objectives import Example
 from trainer.objectives.contrastive import KeyQueue, info_nce
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Two cores shared with other test runs: one intra-op thread is several times faster here."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # ---- InfoNCE by hand ------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ import pytest
 
 from conftest import ROOT, SHARED_DATA, require
 from corpus_builder.tokenizer import XlmrTokenizer
-from jobs import build_corpus, build_kg, build_monolingual, build_parallel, build_shards, train_tokenizer
+from jobs import build_parallel, build_shards
+from jobs.sample_pipeline import run_in_process, steps
 from trainer.data import ShardSet
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -34,20 +35,10 @@ def rows(path: Path, name: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def built(spark, tmp_path_factory):
-    base = tmp_path_factory.mktemp("shards")
-    kg, corpus, tok, shards = base / "kg", base / "corpus", base / "tok", base / "shards"
-    assert build_kg.main(["--input", str(SAMPLES / "wikidata/sample-wikidata.json.bz2"), "--out", str(kg)]) == 0
-    wiki = [a for lang in ("en", "de", "ja", "zh") for a in
-            ("--wikipedia", f"{lang}={SAMPLES / 'wikipedia' / f'{lang}wiki-sample.xml.bz2'}")]
-    assert build_corpus.main(wiki + ["--kg", str(kg), "--out", str(corpus)]) == 0
-    par = SAMPLES / "parallel"
-    spec = f"de-en={par / 'de-en.de'},{par / 'de-en.en'} ja-en={par / 'ja-en.tsv'}"
-    assert build_parallel.main(["--parallel", spec, "--out", str(corpus), "--align"]) == 0
-    assert build_monolingual.main(["--out", str(corpus)]) == 0
-    assert train_tokenizer.main(["--corpus", str(corpus), "--out", str(tok), "--vocab-size", "900"]) == 0
-    assert build_shards.main(["--corpus", str(corpus), "--tokenizer", str(tok), "--out", str(shards),
-                              "--max-len", "128", "--max-rows", "60"]) == 0
-    return corpus, tok, shards
+    plan, out = steps(tmp_path_factory.mktemp("shards"), langs=("en", "de", "ja", "zh"), pairs=("de-en", "ja-en"),
+                      vocab_size=900, shard_args=("--max-len", "128", "--max-rows", "60"))
+    run_in_process(plan)
+    return out["corpus"], out["tokenizer"], out["shards"]
 
 
 def test_every_task_matches_its_table(built):

@@ -32,7 +32,7 @@ from trainer import checkpoint, dist
 from trainer.config import load_config
 from trainer.train import build, loop, main
 
-pytestmark = [pytest.mark.spark, pytest.mark.slow]
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.spark, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "tiny_curve.json"
@@ -43,17 +43,6 @@ TASK_METRICS = {"mmlm": MLM_METRICS, "tlm": MLM_METRICS, "camlm": MLM_METRICS, "
                 "mep": {"mlm_acc", "mlm", "nce", "nce_acc", "queue"}, "oe": {"nce", "nce_acc", "queue"}}
 CPU = ["progress=false", "device=cpu"]
 CHECKPOINT_FILES = {"model.safetensors", "optimizer.safetensors", "extra.safetensors", "state.json"}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """In-process runs use one intra-op thread, like the subprocesses (OMP_NUM_THREADS=1): on a busy
-    2-core machine two spinning OpenMP threads make a step several times slower, and the golden curve
-    then does not depend on the core count."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def read_metrics(out: Path) -> list[dict]:

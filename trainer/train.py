@@ -128,7 +128,10 @@ def open_data(cfg: TrainConfig, objectives: dict[str, type[Objective]]) -> Data:
 
 
 def _tgt_langs(s: ShardSet) -> set[str]:
-    return {x for b in s.batches for x in b.column("tgt_lang").to_pylist()} if len(s) < 200000 else set()
+    """The target languages of a pairs shard (its manifest lists the source side only)."""
+    import pyarrow.compute as pc
+
+    return {x for b in s.batches for x in pc.unique(b.column("tgt_lang")).to_pylist()}
 
 
 def validate(cfg: TrainConfig, data: Data, tok: TokenizerInfo, env: dist.Env) -> None:

@@ -15,11 +15,13 @@ import torch
 
 from ..masking import IGNORE
 from ..masks import FIRST, PAD_SEGMENT, SECOND, cross_mask, directed_cross_mask
-from .base import Batch, Example, Objective, mlm_loss, noised
-from .tlm import layout, lengths
+from .base import Batch, Example, noised
+from .tlm import TLM, layout, lengths
 
 
-class CAMLM(Objective):
+class CAMLM(TLM):
+    """TLM's layout and loss; only the masking and the attention differ."""
+
     name = "camlm"
     needs = ("pairs",)
 
@@ -39,7 +41,3 @@ class CAMLM(Objective):
         return Batch({"input_ids": masked, "attention_mask": attention, "position_ids": pb.position_ids,
                       "lang_ids": pb.lang_ids, "labels": labels},
                      int((labels != IGNORE).sum()), int((pb.segment != PAD_SEGMENT).sum()))
-
-    def __call__(self, model, batch: Batch):
-        hidden, _ = model.encode(batch["input_ids"], batch["attention_mask"], batch["position_ids"], batch["lang_ids"])
-        return mlm_loss(model, hidden, batch["labels"])
