@@ -30,11 +30,12 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "tatoeba-laser"
-LANGS_FILE = "xlkit_langs.json"
 
 
-class TatoebaError(Exception):
-    """Bad input (missing files, unequal line counts, an unknown language); the message says which."""
+from .common import EvalError, ModelDir, load_tokenizer, quiet_transformers, resolve_model
+
+# bad input (missing files, unequal line counts, an unknown language, a model without tokenizer)
+TatoebaError = EvalError
 
 
 def retrieval_accuracy(sim: np.ndarray) -> float:
@@ -68,19 +69,15 @@ def read_pair(data_dir: str | os.PathLike, lang3: str) -> tuple[list[str], list[
 class Embedder:
     """Mean-pooled hidden states of one layer of a local encoder directory."""
 
-    def __init__(self, model_dir: str | os.PathLike, layer: int | None = None, device: str = "cpu",
+    def __init__(self, model: str | os.PathLike | ModelDir, layer: int | None = None, device: str = "cpu",
                  batch_size: int = 64):
-        from transformers import AutoConfig, AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
+        from transformers import AutoConfig, AutoModel
 
-        hf_logging.set_verbosity_error()       # the MLM head of an export is 'unexpected' for AutoModel: fine
-
-        self.dir = str(model_dir)
-        if not os.path.exists(os.path.join(self.dir, "config.json")):
-            raise TatoebaError(f"{self.dir} has no config.json: give an exported xlkit model "
-                               "(python -m trainer.export RUN OUT) or a local transformers directory")
+        quiet_transformers()
+        self.md = model if isinstance(model, ModelDir) else resolve_model(str(model))
+        self.dir = self.md.path
         config = AutoConfig.from_pretrained(self.dir)
-        self.tokenizer = AutoTokenizer.from_pretrained(self.dir)
+        self.tokenizer = load_tokenizer(self.md)
         self.model = AutoModel.from_pretrained(self.dir, config=config, add_pooling_layer=False) \
             if config.model_type in ("bert", "roberta", "xlm-roberta") else AutoModel.from_pretrained(self.dir)
         self.model.to(device).eval()
@@ -90,25 +87,15 @@ class Embedder:
         if not -(n_layers + 1) <= self.layer <= n_layers:
             raise TatoebaError(f"layer {self.layer} is out of range: {self.dir} has hidden_states 0..{n_layers}")
         self.layer_index = self.layer % (n_layers + 1)
-        langs_file = os.path.join(self.dir, LANGS_FILE)
-        self.langs: list[str] = json.load(open(langs_file, encoding="utf-8"))["langs"] if os.path.exists(langs_file) \
-            else []
-        self.use_lang_ids = bool(self.langs) and getattr(config, "type_vocab_size", 1) > 1
+        self.langs = self.md.langs
+        self.use_lang_ids = self.md.uses_lang_ids
         max_pos = getattr(config, "max_position_embeddings", 512)
         offset = (config.pad_token_id + 1) if "roberta" in config.model_type else 0
         self.max_len = max(8, min(max_pos - offset, getattr(self.tokenizer, "model_max_length", 10 ** 9)))
 
     def lang_id(self, lang3: str) -> int | None:
         """The model's language id of an ISO 639-3 code, or None when the model takes none."""
-        if not self.use_lang_ids:
-            return None
-        from corpus_builder.langcodes import normalise
-
-        code = normalise(lang3)
-        if code not in self.langs:
-            raise TatoebaError(f"{self.dir} was not trained on {lang3} ({code}); its languages: "
-                               f"{', '.join(self.langs)}")
-        return self.langs.index(code)
+        return self.md.lang_id(lang3)
 
     @torch.no_grad()
     def embed(self, sentences: list[str], lang3: str) -> np.ndarray:
@@ -135,7 +122,7 @@ def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a @ b.T
 
 
-def evaluate(model_dir: str | os.PathLike, langs: list[str], layer: int | None = None,
+def evaluate(model_dir: str | os.PathLike | ModelDir, langs: list[str], layer: int | None = None,
              data_dir: str | os.PathLike = DEFAULT_DATA, device: str = "cpu", limit: int | None = None) -> dict:
     """{"model", "layer", "accuracy": {xxx: {"xx2en", "en2xx", "n"}}, "average"}; ``limit`` keeps the first
     n pairs of each language (for quick checks; the protocol uses all of them)."""
@@ -148,7 +135,7 @@ def evaluate(model_dir: str | os.PathLike, langs: list[str], layer: int | None =
         sim = cosine(emb.embed(xs, lang), emb.embed(es, "eng"))
         acc[lang] = {"xx2en": retrieval_accuracy(sim), "en2xx": retrieval_accuracy(sim.T), "n": len(xs)}
     scores = [v for a in acc.values() for k, v in a.items() if k != "n"]
-    return {"model": str(model_dir), "layer": emb.layer_index, "data": str(data_dir), "accuracy": acc,
+    return {"model": emb.md.source, "layer": emb.layer_index, "data": str(data_dir), "accuracy": acc,
             "average": float(np.mean(scores))}
 
 
