@@ -55,7 +55,7 @@ LENGTH_UNIT         ?=
 NO_SENTENCES        ?= 0
 DEDUP               ?= 0
 
-.PHONY: train plot export backtranslate bench-trainer bench-gpu help venv test lint demo kg corpus parallel monolingual bench-kg bench-corpus clean
+.PHONY: eval repro-small train plot export backtranslate bench-trainer bench-gpu help venv test lint demo kg corpus parallel monolingual bench-kg bench-corpus clean
 
 help:
 	@echo "make demo                 build everything on the embedded sample into DEMO_OUT ($(DEMO_OUT))"
@@ -68,6 +68,8 @@ help:
 	@echo "make shards CORPUS=<dir> TOKENIZER=<dir> OUT=<dir> [TASKS=mlm,pairs,...] [MAX_LEN=512] [MAX_ROWS=100000] [LANGS=..] [EXCLUDE_SOURCES=..]"
 	@echo "make train SHARDS=<dir> OUT=<run dir> [CONFIG=tiny|small|base|large|<yaml>] [RESUME=<ckpt>] [NPROC=2] [key=value ...]"
 	@echo "make plot RUN=<run dir>; make export CKPT=<ckpt or run dir> OUT=<dir>; make backtranslate CKPT=<ckpt> SHARDS=<dir> LANGS=de,fr OUT=<dir>"
+	@echo "make eval MODEL=<export, checkpoint or transformers dir> OUT=<dir> [TASKS=tatoeba,ner,probe] [QUICK=1] [KG=<kg dir>] [EVAL_ARGS=\"--ner-langs de,fr ...\"]"
+	@echo "make repro-small          7 recipes x 3 seeds on real data, Tatoeba + NER table (< 60 min on 2 cores); GPU=1 for the larger setting"
 	@echo "make bench-trainer        trainer step time against a bare loop and the HF Trainer; make bench-gpu: tokens/s and MFU on a GPU"
 	@echo "make bench-kg             knowledge-graph throughput benchmark (writes bench/results/)"
 	@echo "make bench-tokenizer      tokenization per core against HF tokenizers; make bench-align: AER; make bench-loader: loader headroom"
@@ -134,13 +136,14 @@ monolingual: venv
 	  $(if $(filter 1 yes true,$(OVERWRITE)),--overwrite) $(if $(MASTER),--master $(MASTER))
 
 TOKENIZER ?=
-TASKS     ?= mlm,pairs,mono,mep,oe,docs,distill
+TASKS     ?=
+SHARD_TASKS_DEFAULT := mlm,pairs,mono,mep,oe,docs,distill
 MAX_LEN   ?= 512
 MAX_ROWS  ?= 100000
 shards: venv
 	@test -n "$(OUT)" || { echo "make shards: set OUT=<dir>, e.g. make shards CORPUS=runs/corpus TOKENIZER=runs/tokenizer OUT=runs/shards" >&2; exit 2; }
 	@test -n "$(CORPUS)" -a -n "$(TOKENIZER)" || { echo "make shards: set CORPUS=<corpus dir> and TOKENIZER=<tokenizer dir>" >&2; exit 2; }
-	$(PY) jobs/build_shards.py --corpus $(CORPUS) --tokenizer $(TOKENIZER) --out $(OUT) --tasks $(TASKS) \
+	$(PY) jobs/build_shards.py --corpus $(CORPUS) --tokenizer $(TOKENIZER) --out $(OUT) --tasks $(or $(TASKS),$(SHARD_TASKS_DEFAULT)) \
 	  --max-len $(MAX_LEN) --max-rows $(MAX_ROWS) $(if $(LANGS),--langs $(LANGS)) \
 	  $(foreach e,$(EXCLUDE_SOURCES),--exclude-source "$(e)") \
 	  $(if $(filter 1 yes true,$(OVERWRITE)),--overwrite) $(if $(MASTER),--master $(MASTER))
@@ -181,6 +184,23 @@ bench-trainer: venv
 
 bench-gpu: venv
 	$(PY) bench/bench_gpu.py
+
+# ---- evaluation ----------------------------------------------------------------------------
+MODEL               ?=
+TASKS_EVAL          ?= tatoeba,ner,probe
+COMMA               := ,
+QUICK               ?= 0
+EVAL_ARGS           ?=
+GPU                 ?= 0
+REPRO_ARGS          ?=
+
+eval: venv
+	@test -n "$(MODEL)" -a -n "$(OUT)" || { echo "make eval: set MODEL=<exported model, checkpoint or transformers dir> and OUT=<dir>, e.g. make eval MODEL=runs/demo/model OUT=runs/eval" >&2; exit 2; }
+	$(PY) -m trainer.evaluate $(MODEL) --out $(OUT) --tasks $(or $(TASKS),$(TASKS_EVAL)) \
+	  $(if $(filter 1,$(QUICK)),--quick) $(if $(KG),--probe-source xfactr$(COMMA)kg --kg $(KG)) $(EVAL_ARGS)
+
+repro-small: venv
+	$(PY) bench/repro_small.py $(if $(filter 1,$(GPU)),--gpu) $(REPRO_ARGS)
 
 demo: venv
 	$(PY) jobs/build_kg.py --input samples/wikidata/sample-wikidata.json.bz2 --out $(DEMO_OUT)/kg --overwrite

@@ -84,12 +84,32 @@ def spark():
 @pytest.fixture(scope="session")
 def demo_shards(spark, tmp_path_factory) -> dict[str, Path]:
     """The demo pipeline on the embedded samples (all five languages, every task), built once per
-    session: {"corpus", "tokenizer", "shards"}. Trainer tests train on these real shards."""
+    session: {"kg", "corpus", "tokenizer", "shards"}. Trainer tests train on these real shards."""
     from jobs.sample_pipeline import run_in_process, steps
 
     plan, out = steps(tmp_path_factory.mktemp("demo"))
     run_in_process(plan)
-    return {"corpus": out["corpus"], "tokenizer": out["tokenizer"], "shards": out["shards"]}
+    return {"kg": out["kg"], "corpus": out["corpus"], "tokenizer": out["tokenizer"], "shards": out["shards"]}
+
+
+@pytest.fixture(scope="session")
+def tiny_export(demo_shards, tmp_path_factory) -> Path:
+    """A tiny xlkit model trained for 10 steps on the demo shards and exported (``python -m trainer.export``),
+    built once per session for the evaluation tests. Treat it as read-only."""
+    import torch
+
+    from trainer import export, train
+
+    d = tmp_path_factory.mktemp("tiny-export")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert train.main(["tiny", f"shards={demo_shards['shards']}", f"out={d / 'run'}", "steps=10",
+                           "progress=false", "device=cpu"]) in (0, None)
+        assert export.main([str(d / "run"), str(d / "model")]) == 0
+    finally:
+        torch.set_num_threads(before)
+    return d / "model"
 
 
 @pytest.fixture(scope="module")
