@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import itertools
 import json
 import os
 import platform
@@ -113,7 +114,7 @@ def build_data(cache: Path, langs: list[str], s: dict) -> dict:
         raw.mkdir(parents=True, exist_ok=True)
         for lang in ["en", *langs]:
             with gzip.open(M30K / f"train.{lang}.gz", "rt", encoding="utf-8") as f:
-                head = [line for _, line in zip(range(s["lines"]), f)]
+                head = list(itertools.islice(f, s["lines"]))
             tmp = raw / f"train.{lang}.tmp"
             tmp.write_text("".join(head), encoding="utf-8")
             tmp.rename(raw / f"train.{lang}")

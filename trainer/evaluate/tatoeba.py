@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .common import EvalError, ModelDir, load_tokenizer, quiet_transformers, resolve_model
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "tatoeba-laser"
 
-
-from .common import EvalError, ModelDir, load_tokenizer, quiet_transformers, resolve_model
 
 # bad input (missing files, unequal line counts, an unknown language, a model without tokenizer)
 TatoebaError = EvalError
