@@ -202,21 +202,29 @@ eval: venv
 repro-small: venv
 	$(PY) bench/repro_small.py $(if $(filter 1,$(GPU)),--gpu) $(REPRO_ARGS)
 
+STAGE := $(PY) -m jobs.stage --log $(DEMO_OUT)/stages.jsonl
+
 demo: venv
-	$(PY) jobs/build_kg.py --input samples/wikidata/sample-wikidata.json.bz2 --out $(DEMO_OUT)/kg --overwrite
-	$(PY) jobs/build_corpus.py $(foreach w,$(SAMPLE_WIKIPEDIA),--wikipedia $(w)) --kg $(DEMO_OUT)/kg \
-	  --out $(DEMO_OUT)/corpus --overwrite
-	$(PY) jobs/build_parallel.py --parallel "$(SAMPLE_PARALLEL)" --out $(DEMO_OUT)/corpus --align --overwrite
-	$(PY) jobs/build_monolingual.py --out $(DEMO_OUT)/corpus --overwrite
-	$(PY) jobs/train_tokenizer.py --corpus $(DEMO_OUT)/corpus --out $(DEMO_OUT)/tokenizer --vocab-size 1000 --overwrite
-	$(PY) jobs/build_shards.py --corpus $(DEMO_OUT)/corpus --tokenizer $(DEMO_OUT)/tokenizer \
+	$(STAGE) --reset --name kg -- $(PY) jobs/build_kg.py --input samples/wikidata/sample-wikidata.json.bz2 \
+	  --out $(DEMO_OUT)/kg --overwrite
+	$(STAGE) --name corpus -- $(PY) jobs/build_corpus.py $(foreach w,$(SAMPLE_WIKIPEDIA),--wikipedia $(w)) \
+	  --kg $(DEMO_OUT)/kg --out $(DEMO_OUT)/corpus --overwrite
+	$(STAGE) --name parallel -- $(PY) jobs/build_parallel.py --parallel "$(SAMPLE_PARALLEL)" --out $(DEMO_OUT)/corpus \
+	  --align --overwrite
+	$(STAGE) --name monolingual -- $(PY) jobs/build_monolingual.py --out $(DEMO_OUT)/corpus --overwrite
+	$(STAGE) --name tokenizer -- $(PY) jobs/train_tokenizer.py --corpus $(DEMO_OUT)/corpus --out $(DEMO_OUT)/tokenizer \
+	  --vocab-size 1000 --overwrite
+	$(STAGE) --name shards -- $(PY) jobs/build_shards.py --corpus $(DEMO_OUT)/corpus --tokenizer $(DEMO_OUT)/tokenizer \
 	  --out $(DEMO_OUT)/shards --max-len 128 --max-rows 5000 --overwrite
-	rm -rf $(DEMO_OUT)/train
-	$(PY) -m trainer.train tiny shards=$(DEMO_OUT)/shards out=$(DEMO_OUT)/train recipe=all steps=$(DEMO_STEPS) \
-	  save_every=1000 objectives.mmkd.weight=1 objectives.mmkd.teacher_cache=$(DEMO_OUT)/teacher-cache
-	$(PY) -m trainer.plot $(DEMO_OUT)/train
-	$(PY) -m trainer.export $(DEMO_OUT)/train $(DEMO_OUT)/model --overwrite
-	@echo "demo: KG in $(DEMO_OUT)/kg; corpus (with parallel and monolingual tables) in $(DEMO_OUT)/corpus, report in $(DEMO_OUT)/corpus/report/report.md; tokenizer in $(DEMO_OUT)/tokenizer; shards in $(DEMO_OUT)/shards; training run in $(DEMO_OUT)/train (loss curves in $(DEMO_OUT)/train/loss_curves.png); exported model in $(DEMO_OUT)/model"
+	rm -rf $(DEMO_OUT)/train $(DEMO_OUT)/eval
+	$(STAGE) --name train -- $(PY) -m trainer.train tiny shards=$(DEMO_OUT)/shards out=$(DEMO_OUT)/train recipe=all \
+	  steps=$(DEMO_STEPS) save_every=1000 objectives.mmkd.weight=1 objectives.mmkd.teacher_cache=$(DEMO_OUT)/teacher-cache
+	$(STAGE) --name plot -- $(PY) -m trainer.plot $(DEMO_OUT)/train
+	$(STAGE) --name export -- $(PY) -m trainer.export $(DEMO_OUT)/train $(DEMO_OUT)/model --overwrite
+	$(STAGE) --name eval -- $(PY) -m trainer.evaluate $(DEMO_OUT)/model --out $(DEMO_OUT)/eval --quick \
+	  --probe-source xfactr,kg --kg $(DEMO_OUT)/kg
+	$(PY) -m jobs.report $(DEMO_OUT) --title "xlkit demo"
+	@echo "demo: report in $(DEMO_OUT)/report/report.md (data per stage, cost per stage, loss curves, evaluation); KG in $(DEMO_OUT)/kg; corpus in $(DEMO_OUT)/corpus; tokenizer in $(DEMO_OUT)/tokenizer; shards in $(DEMO_OUT)/shards; training run in $(DEMO_OUT)/train; exported model in $(DEMO_OUT)/model; evaluation in $(DEMO_OUT)/eval"
 
 bench-kg: venv
 	$(PY) bench/bench_kg.py

@@ -332,19 +332,20 @@ def plot_shard_tokens(tasks: dict, top: int, out: str) -> str | None:
 
 
 def plot_transfer_gap(gap: dict, out: str) -> str | None:
-    items = [(str(k), _num(v)) for k, v in gap.items() if _num(v) is not None]
+    # results.json holds fractions (F1, accuracy); the figure shows points, as the tables do
+    items = [(str(k), 100 * _num(v)) for k, v in gap.items() if _num(v) is not None]
     if not items:
         return None
     names, vals = zip(*items, strict=True)
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(items) + 1.8))
     bars = ax.barh(names, vals, color=["C2" if v <= 0 else "C0" for v in vals], height=0.6)
-    _bar_labels(ax, bars, [f"{v:.3g}" for v in vals])
+    _bar_labels(ax, bars, [f"{v:+.1f}" for v in vals])
     ax.axvline(0, color="black", lw=0.8)
     lo, hi = min(0.0, *vals), max(0.0, *vals)
     span = (hi - lo) or 1.0
     ax.set_xlim(lo - 0.2 * span if lo < 0 else 0, hi + 0.2 * span if hi > 0 else 0.05 * span)
     ax.invert_yaxis()
-    ax.set_xlabel("transfer gap (as in results.json; smaller = better transfer)")
+    ax.set_xlabel("transfer gap, points (source-language score minus the mean of the others; smaller = better)")
     ax.set_ylabel("task")
     ax.set_title("Cross-lingual transfer gap per task")
     ax.grid(True, axis="x", alpha=0.3)

@@ -168,3 +168,57 @@ def test_repro_table_format(tmp_path):
     assert "| MMLM + TLM | 65.0 ± 7.1 | 35.0 ± 7.1 | 25.0 ± 7.1 | 30.0 ± 7.1 | 35.0 ± 0.0 |" in lines
     # differences from MMLM are per seed: tatoeba avg +0.5 and +1.5 -> +1.00 ± 0.71; NER avg +10 both seeds
     assert "| MMLM + TLM | +1.00 ± 0.71 | +10.00 ± 0.00 | +0.00 ± 0.00 |" in lines
+
+
+def test_probing_recovers_facts_a_model_has_memorised(tiny_export, demo_shards, tmp_path):
+    """The whole probing path (templates, mask counts, independent decoding, detokenisation, matching) on a
+    model that provably knows the answers: the tiny export is fine-tuned to fill the object of every English KG
+    probe, then probed. Before fine-tuning it gets (almost) none right; after, most (0.81 measured)."""
+    import torch
+    from transformers import AutoModelForMaskedLM
+
+    from trainer.evaluate import probe
+
+    facts, templates, skipped = probe.kg_probes(demo_shards["kg"], ["en"])
+    lm = probe.MaskedLM(str(tiny_export))
+    tok, examples, kept = lm.tokenizer, [], []
+    for f in facts:
+        t = templates[f.relation][f.lang].replace("[X]", f.subject)
+        full = tok(t.replace("[Y]", f.gold[0]))["input_ids"]
+        for n in range(1, 6):                      # the mask count whose layout matches the answer's pieces
+            masked = tok(t.replace("[Y]", tok.mask_token * n))["input_ids"]
+            pos = [i for i, x in enumerate(masked) if x == tok.mask_token_id]
+            if len(masked) == len(full) and all(a == b for i, (a, b) in enumerate(zip(masked, full, strict=True))
+                                                  if i not in pos):
+                examples.append((masked, pos, [full[i] for i in pos]))
+                kept.append(f)
+                break
+    assert len(kept) >= 30, f"only {len(kept)} of {len(facts)} probes have a clean piece layout"
+    subset = probe.Probes(kept, templates, skipped)
+    before = probe.probe(lm, subset)["accuracy"]["en"]["acc"]
+
+    torch.manual_seed(0)
+    model = AutoModelForMaskedLM.from_pretrained(str(tiny_export))
+    lid = lm.lang_id("en")
+    width = max(len(m) for m, _, _ in examples)
+    ids = torch.full((len(examples), width), tok.pad_token_id)
+    labels = torch.full_like(ids, -100)
+    for i, (m, pos, gold) in enumerate(examples):
+        ids[i, :len(m)] = torch.tensor(m)
+        labels[i, pos] = torch.tensor(gold)
+    attn = (ids != tok.pad_token_id).long()
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(400):
+        loss = model(input_ids=ids, attention_mask=attn, token_type_ids=torch.full_like(ids, lid), labels=labels).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.05
+    trained = tmp_path / "memorised"
+    shutil.copytree(tiny_export, trained)
+    model.save_pretrained(trained)
+    after = probe.probe(probe.MaskedLM(str(trained)), subset)
+    # measured 0.0 before and 0.81 after; the misses are facts where a shorter or longer mask run scores a higher
+    # mean log-probability than the trained one (the decoding rule, not a bug in the path)
+    assert before <= 0.1 and after["accuracy"]["en"]["acc"] >= 0.7, (before, after["examples"])

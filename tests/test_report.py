@@ -212,7 +212,7 @@ def fake_run(tmp_path) -> Path:
                                        "hidden_size": 64, "num_attention_heads": 2, "vocab_size": 1000})
     _write(run / "eval/results.md", "# Evaluation\n\n## Tatoeba\n\n| lang | acc |\n|---|---|\n| de | 0.5 |\n\n"
                                     "![chart](tatoeba.png)\n")
-    _write(run / "eval/results.json", {"transfer_gap": {"tatoeba": 12.5, "ner": -1.0, "bad": "x"}})
+    _write(run / "eval/results.json", {"transfer_gap": {"tatoeba": 0.125, "ner": -0.01, "bad": "x"}})
     return run
 
 

@@ -47,7 +47,7 @@ XFACTR_LANGS = {"en", "es", "fr", "hu", "ja", "nl", "ru", "sw", "zh"}
 # sizes: (full, --quick)
 SIZES = {
     "tatoeba_limit": (None, 200),
-    "ner_n_train": (2000, 500), "ner_n_dev": (500, 100), "ner_n_test": (1000, 200), "ner_epochs": (10, 3),
+    "ner_n_train": (2000, 1000), "ner_n_dev": (500, 200), "ner_n_test": (1000, 200), "ner_epochs": (10, 5),
     "probe_facts": (50, 8), "probe_max_masks": (5, 3),
 }
 
@@ -242,8 +242,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--ner-data", default="wikiann,conll2002", help="wikiann and/or conll2002")
     g.add_argument("--ner-langs", default=None, help="WikiANN target languages (default: the model's languages "
                    "that WikiANN has)")
-    g.add_argument("--ner-n-train", type=int, default=None, help="fine-tuning sentences (default 2000; quick 500)")
-    g.add_argument("--ner-epochs", type=int, default=None, help="fine-tuning epochs at most (default 10; quick 3)")
+    g.add_argument("--ner-n-train", type=int, default=None, help="fine-tuning sentences (default 2000; quick 1000)")
+    g.add_argument("--ner-epochs", type=int, default=None, help="fine-tuning epochs at most (default 10; quick 5)")
     g = p.add_argument_group("probe")
     g.add_argument("--probe-source", default="xfactr", help="xfactr and/or kg")
     g.add_argument("--probe-langs", default=None, help="languages (default en + the model's languages the source has)")
