@@ -282,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--gpu", action="store_true", help="the larger setting (size small, 20k steps) on CUDA")
     p.add_argument("--stage", choices=["data", "all"], default="all")
     p.add_argument("--cache", type=Path, default=None, help="default bench/.cache/repro_small[_gpu]")
+    p.add_argument("--tag", default="", help="suffix of the result files (bench/results/repro_small[_gpu][_TAG].md)")
     p.add_argument("--recipes", default=",".join(RECIPES))
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--langs", default="de,fr,cs", help="pre-training languages besides en (Multi30K: de, fr, cs)")
@@ -344,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
                                                   "scores": res, "data_s": build, "run_wall_s": walls}, indent=2))
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    stem = "repro_small_gpu" if args.gpu else "repro_small"
+    stem = ("repro_small_gpu" if args.gpu else "repro_small") + (f"_{args.tag}" if args.tag else "")
     (out / f"{stem}.md").write_text(text)
     shutil.copy(cache / "table.json", out / f"{stem}.json")
     return 0

@@ -26,16 +26,14 @@ the input is bad (no tokenizer, unequal Tatoeba files, a missing data file, ...)
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from .common import EvalError, ModelDir, resolve_model
+from .common import EvalError, ModelDir, resolve_model, write_json
 
 TASKS = ("tatoeba", "ner", "probe")
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -205,23 +203,11 @@ def evaluate(model: str, out: str | os.PathLike, tasks: list[str], args) -> dict
             res["tasks"]["probe"] = run_probe(md, args, outp)
         res["timings_s"][task] = time.time() - t
     res["transfer_gap"] = transfer_gaps(res["tasks"])
-    _write(outp / "results.json", json.dumps(res, indent=2, default=_jsonable))
-    _write(outp / "results.md", markdown(res))
+    write_json(outp / "results.json", res)
+    tmp = outp / "results.md.tmp"
+    tmp.write_text(markdown(res), encoding="utf-8")
+    os.replace(tmp, outp / "results.md")
     return res
-
-
-def _jsonable(x):
-    if isinstance(x, (np.floating, np.integer)):
-        return x.item()
-    if isinstance(x, Path):
-        return str(x)
-    raise TypeError(f"not JSON: {type(x).__name__}")
-
-
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -122,6 +122,25 @@ def load_tokenizer(md: ModelDir):
         raise EvalError(f"the tokenizer in {md.path} does not load ({type(exc).__name__}: {exc})") from None
 
 
+def write_json(path: str | os.PathLike, obj) -> None:
+    """Write ``obj`` as JSON to ``path`` (parents created) through a temporary file renamed when complete, so a
+    crash never leaves half a result. Numpy scalars and paths are converted."""
+    from pathlib import Path
+
+    def plain(x):
+        if hasattr(x, "item"):
+            return x.item()
+        if isinstance(x, Path):
+            return str(x)
+        raise TypeError(f"not JSON: {type(x).__name__}")
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=plain), encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def quiet_transformers() -> None:
     """The MLM head of an export is 'unexpected' for AutoModel and a fresh classifier 'newly initialised': fine."""
     from transformers.utils import logging as hf_logging

@@ -55,7 +55,6 @@ from __future__ import annotations
 import argparse
 import copy
 import gzip
-import json
 import math
 import random
 import re
@@ -66,7 +65,7 @@ from pathlib import Path
 
 import torch
 
-from .common import EvalError, ModelDir, load_tokenizer, quiet_transformers, resolve_model
+from .common import EvalError, ModelDir, load_tokenizer, quiet_transformers, resolve_model, write_json
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 DATASETS = {"wikiann": "wikiann-panx-xtreme", "conll2002": "conll2002"}
@@ -554,8 +553,7 @@ def main(argv: list[str] | None = None) -> int:
           f"(best dev F1 {100 * tr['best_dev_f1']:.2f} at step {tr['best_step']}/{tr['steps']}, "
           f"{res['timings']['total_s']:.0f}s, {res['model']})")
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(res, indent=2))
+        write_json(args.out, res)
     return 0
 
 

@@ -85,7 +85,7 @@ from typing import NamedTuple
 
 import torch
 
-from .common import EvalError, ModelDir, load_tokenizer, quiet_transformers, resolve_model
+from .common import EvalError, ModelDir, load_tokenizer, quiet_transformers, resolve_model, write_json
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "xfactr"
 FACTS_PER_RELATION = 50
@@ -622,8 +622,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"average {_fmt(res['average']['macro'])} (micro {_fmt(res['average']['micro'])})  transfer gap "
           f"{_fmt(res['transfer_gap'])}  ({res['source']}, {res['model']}, {res['seconds']['probe']:.1f}s)")
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(res, indent=2, ensure_ascii=False), encoding="utf-8")
+        write_json(args.out, res)
     return 0
 
 

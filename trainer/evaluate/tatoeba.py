@@ -20,7 +20,6 @@ accuracy per language and direction and the average over all of them.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -28,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .common import EvalError, ModelDir, load_tokenizer, quiet_transformers, resolve_model
+from .common import EvalError, ModelDir, load_tokenizer, quiet_transformers, resolve_model, write_json
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "tatoeba-laser"
@@ -162,8 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{lang}: {lang}->eng {100 * a['xx2en']:.2f}  eng->{lang} {100 * a['en2xx']:.2f}  (n={a['n']})")
     print(f"average {100 * res['average']:.2f}  (layer {res['layer']}, {res['model']})")
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(res, indent=2))
+        write_json(args.out, res)
     return 0
 
 
