@@ -58,7 +58,7 @@ DEDUP               ?= 0
 .PHONY: eval repro-small train plot export backtranslate bench-trainer bench-gpu help venv test lint demo kg corpus parallel monolingual bench-kg bench-corpus clean
 
 help:
-	@echo "make demo                 build everything on the embedded sample into DEMO_OUT ($(DEMO_OUT))"
+	@echo "make demo                 build, train, evaluate and report on the embedded sample into DEMO_OUT ($(DEMO_OUT)); report in DEMO_OUT/report/report.md"
 	@echo "make test                 run the test suite (creates .venv on first use)"
 	@echo "make kg WIKIDATA=<dump> OUT=<dir> [LANGS=en,de] [MAX_REJECT_FRACTION=0.001] [OVERWRITE=1] [MASTER=spark://...]"
 	@echo "make corpus WIKIPEDIA=\"en=<dump> de=<dump>\" KG=<kg dir> OUT=<dir> [TOP_N=32000] [MAX_REJECT_FRACTION=0.001] [PAGE_SECONDS=10] [OVERWRITE=1]"
