@@ -36,29 +36,21 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PY = sys.executable
+from _runs import PY, ROOT, env, mean_std, start_pipeline, wall_times
+
 M30K = ROOT.parent / "shared" / "data" / "multi30k" / "task1-raw"
 TATOEBA = ROOT.parent / "shared" / "data" / "tatoeba-laser"
 ISO3 = {"de": "deu", "fr": "fra", "cs": "ces"}
-
-
-def env1() -> dict:
-    """One thread per process: the machine has two cores, shared."""
-    e = dict(os.environ)
-    e.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false",
-             PYTHONPATH=str(ROOT))
-    return e
 
 
 def run(cmd: list[str], log: Path | None = None) -> float:
     t = time.time()
     print("$", " ".join(cmd), flush=True)
     if log is None:
-        subprocess.run(cmd, cwd=ROOT, env=env1(), check=True)
+        subprocess.run(cmd, cwd=ROOT, env=env(1), check=True)
     else:
         with open(log, "w") as f:
-            subprocess.run(cmd, cwd=ROOT, env=env1(), check=True, stdout=f, stderr=subprocess.STDOUT)
+            subprocess.run(cmd, cwd=ROOT, env=env(1), check=True, stdout=f, stderr=subprocess.STDOUT)
     return time.time() - t
 
 
@@ -148,17 +140,8 @@ def train_export_eval(cache: Path, shards: Path, arm: str, seed: int, args) -> s
         steps.append([PY, "-m", "trainer.evaluate.tatoeba", str(model_dir), "--langs",
                       ",".join(ISO3[x] for x in args.langs), "--data", str(args.tatoeba), "--out", str(e)]
                      + ([] if layer == "mid" else ["--layer", str(layer)]))
-    script = " && ".join(" ".join(f"'{c}'" for c in s) for s in steps)
-    log = open(cache / "runs" / f"{name}.log", "w")
     print(f"start {name}", flush=True)
-    return subprocess.Popen(["bash", "-c", f"/usr/bin/time -f 'wall %e s' bash -c \"{script}\""], cwd=ROOT,
-                            env=env1(), stdout=log, stderr=subprocess.STDOUT)
-
-
-def mean_std(xs: list[float]) -> tuple[float, float]:
-    import numpy as np
-    a = np.asarray(xs, dtype=float)
-    return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
+    return start_pipeline(steps, cache / "runs" / f"{name}.log")
 
 
 def table(cache: Path, args) -> tuple[str, dict]:
@@ -246,12 +229,8 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
     train_s = time.time() - t_train
     md, res = table(cache, args)
-    walls = {}
     prefix = "" if args.size == "tiny" else f"{args.size}-"
-    for log in sorted((cache / "runs").glob(f"{prefix}mm*.log")):
-        last = [ln for ln in log.read_text().splitlines() if ln.startswith("wall ")]
-        if last:
-            walls[log.stem] = float(last[-1].split()[1])
+    walls = wall_times((cache / "runs").glob(f"{prefix}mm*.log"))
     res.update(build_times=build_times, train_eval_wall_s=train_s, total_wall_s=time.time() - t0,
                per_run_wall_s=walls)
     head = (f"# MMLM vs MMLM+MMKD on Tatoeba (issue 6)\n\n{time.strftime('%Y-%m-%d %H:%M')} on "

@@ -47,8 +47,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PY = sys.executable
+from _runs import PY, ROOT, env, mean_std, start_pipeline, wall_times
+
 SHARED = ROOT.parent / "shared" / "data"
 M30K = SHARED / "multi30k" / "task1-raw"
 MINI = SHARED / "wikipedia-dbpedia-minidumps"
@@ -73,15 +73,6 @@ SETTINGS = {   # --gpu switches to the second
     "gpu": dict(size="small", steps=20000, batch_size=64, lines=29000, vocab=16000, max_len=128, jobs=1,
                 device="cuda", tatoeba_limit=None, ner_n_train=5000, ner_epochs=3),
 }
-
-
-def env(threads: int = 1) -> dict:
-    e = dict(os.environ)
-    t = str(threads)
-    e.update(OMP_NUM_THREADS=t, MKL_NUM_THREADS=t, OPENBLAS_NUM_THREADS=t, TOKENIZERS_PARALLELISM="false",
-             PYTHONPATH=str(ROOT), PYSPARK_PYTHON=e.get("PYSPARK_PYTHON", PY),
-             SPARK_LOCAL_IP=e.get("SPARK_LOCAL_IP", "127.0.0.1"))
-    return e
 
 
 def run(cmd: list[str], log: Path) -> float:
@@ -175,11 +166,8 @@ def start_run(cache: Path, recipe: str, seed: int, s: dict, args) -> subprocess.
                   "--tatoeba-langs", ",".join(args.tatoeba_langs), "--ner-data", "wikiann",
                   "--ner-langs", ",".join(args.ner_langs), "--ner-n-train", str(s["ner_n_train"]),
                   "--ner-epochs", str(s["ner_epochs"]), "--seed", str(seed), "--device", s["device"]])
-    script = " && ".join(" ".join(f"'{c}'" for c in st) for st in steps)
-    log = open(cache / "runs" / f"{name}.log", "w")
     print(f"start {name}", flush=True)
-    return subprocess.Popen(["bash", "-c", f"/usr/bin/time -f 'wall %e s' bash -c \"{script}\""], cwd=ROOT,
-                            env=env(1), stdout=log, stderr=subprocess.STDOUT)
+    return start_pipeline(steps, cache / "runs" / f"{name}.log")
 
 
 def schedule(cache: Path, s: dict, args) -> list[str]:
@@ -215,13 +203,6 @@ def schedule(cache: Path, s: dict, args) -> list[str]:
                 running[run_name(r, sd, s)] = pr
         time.sleep(1)
     return failed
-
-
-def mean_std(xs: list[float]) -> tuple[float, float]:
-    import numpy as np
-
-    a = np.asarray(xs, dtype=float)
-    return float(a.mean()), (float(a.std(ddof=1)) if len(a) > 1 else 0.0)
 
 
 def cell(xs: list[float]) -> str:
@@ -323,11 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"repro-small: {len(failed)} runs failed: {', '.join(failed)}", file=sys.stderr)
         return 1
     res = collect(cache, s, args)
-    walls = {}
-    for log in sorted((cache / "runs").glob("*.log")):
-        w = [ln for ln in log.read_text().splitlines() if ln.startswith("wall ")]
-        if w:
-            walls[log.stem] = float(w[-1].split()[1])
+    walls = wall_times((cache / "runs").glob("*.log"))
     shards = json.loads((cache / "shards" / "manifest.json").read_text())["tasks"]
     head = (f"# Small-scale reproduction ({'GPU' if args.gpu else 'CPU'} setting)\n\n"
             f"{time.strftime('%Y-%m-%d %H:%M')}, {platform.machine()} with {os.cpu_count()} CPUs, "

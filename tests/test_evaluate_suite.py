@@ -7,7 +7,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -27,11 +26,9 @@ def _need_data():
 def test_every_task_on_a_tiny_export(tiny_export, demo_shards, tmp_path):
     _need_data()
     out = tmp_path / "eval"
-    t = time.time()
     assert suite.main([str(tiny_export), "--out", str(out), "--quick", "--probe-source", "xfactr,kg",
                        "--kg", str(demo_shards["kg"]), "--ner-n-train", "100", "--ner-epochs", "1",
                        "--facts-per-relation", "3"]) == 0
-    assert time.time() - t < 60
     res = json.loads((out / "results.json").read_text())
     md = (out / "results.md").read_text()
     # the languages come from the model (en de fr ja zh), intersected with each dataset

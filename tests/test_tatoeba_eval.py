@@ -49,16 +49,11 @@ def test_unequal_line_counts_name_both_files(tmp_path):
         read_pair(tmp_path, "fra")
 
 
-def test_end_to_end_on_a_trained_export(demo_shards, tmp_path, capsys):
-    from trainer import export, train
-
+def test_end_to_end_on_a_trained_export(tiny_export, tmp_path, capsys):
     data = require(TATOEBA)
     require(data / "tatoeba.deu-eng.deu")
     torch.set_num_threads(1)
-    run, model = tmp_path / "run", tmp_path / "model"
-    assert train.main(["tiny", f"shards={demo_shards['shards']}", f"out={run}", "steps=10", "progress=false",
-                       "device=cpu"]) in (0, None)
-    assert export.main([str(run), str(model)]) == 0
+    model = tiny_export
     out = tmp_path / "r.json"
     assert tatoeba.main([str(model), "--langs", "deu,fra", "--data", str(data), "--out", str(out),
                          "--limit", "200"]) == 0

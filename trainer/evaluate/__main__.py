@@ -77,11 +77,11 @@ def run_tatoeba(md: ModelDir, args) -> dict:
     from . import tatoeba
 
     data = Path(args.tatoeba_data)
-    have = {p.name.split(".")[1].split("-")[0] for p in data.glob("tatoeba.*-eng.*")} if data.is_dir() else set()
+    have = tatoeba.available_langs(data)
     if args.tatoeba_langs:
         langs3 = [x.strip() for x in args.tatoeba_langs.split(",") if x.strip()]
     else:
-        langs3 = [_iso3(x) for x in _langs_for(md, None, {x for x in map(_norm, have)})]
+        langs3 = [_iso3(x) for x in _langs_for(md, None, {_norm(x) for x in have})]
     if not langs3:
         raise EvalError(f"no Tatoeba language to evaluate: {data} holds {', '.join(sorted(have)) or 'nothing'}; "
                         "pass --tatoeba-langs")

@@ -46,13 +46,19 @@ def retrieval_accuracy(sim: np.ndarray) -> float:
     return float((sim.argmax(axis=1) == np.arange(sim.shape[0])).mean())
 
 
+def available_langs(data_dir: str | os.PathLike) -> list[str]:
+    """The ISO 639-3 codes xxx of the ``tatoeba.xxx-eng.*`` files in ``data_dir`` (empty when it is not a directory)."""
+    d = Path(data_dir)
+    return sorted({p.name.split(".")[1].split("-")[0] for p in d.glob("tatoeba.*-eng.*")}) if d.is_dir() else []
+
+
 def read_pair(data_dir: str | os.PathLike, lang3: str) -> tuple[list[str], list[str]]:
     """(xxx sentences, eng sentences) of ``tatoeba.xxx-eng``; unequal line counts are an error."""
     d = Path(data_dir)
     fx, fe = d / f"tatoeba.{lang3}-eng.{lang3}", d / f"tatoeba.{lang3}-eng.eng"
     for f in (fx, fe):
         if not f.exists():
-            have = sorted({p.name.split(".")[1].split("-")[0] for p in d.glob("tatoeba.*-eng.*")}) if d.is_dir() else []
+            have = available_langs(d)
             raise TatoebaError(f"{f} is missing" + (f" (languages in {d}: {', '.join(have)})" if have else
                                                     f" ({d} holds no tatoeba.xxx-eng.* files)"))
     xs = fx.read_text(encoding="utf-8").splitlines()
@@ -86,11 +92,17 @@ class Embedder:
         if not -(n_layers + 1) <= self.layer <= n_layers:
             raise TatoebaError(f"layer {self.layer} is out of range: {self.dir} has hidden_states 0..{n_layers}")
         self.layer_index = self.layer % (n_layers + 1)
-        self.langs = self.md.langs
-        self.use_lang_ids = self.md.uses_lang_ids
         max_pos = getattr(config, "max_position_embeddings", 512)
         offset = (config.pad_token_id + 1) if "roberta" in config.model_type else 0
         self.max_len = max(8, min(max_pos - offset, getattr(self.tokenizer, "model_max_length", 10 ** 9)))
+
+    @property
+    def langs(self) -> list[str]:
+        return self.md.langs
+
+    @property
+    def use_lang_ids(self) -> bool:
+        return self.md.uses_lang_ids
 
     def lang_id(self, lang3: str) -> int | None:
         """The model's language id of an ISO 639-3 code, or None when the model takes none."""
