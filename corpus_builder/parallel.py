@@ -461,8 +461,12 @@ def parse_spec(item: str, pivot: str = "en") -> list[PairInput]:
     return [tsv_input(paths[0], *(want or (None, None)))]
 
 
-def plan_inputs(values: list[str], pivot: str = "en", eval_sources: tuple[str, ...] = ()) -> list[PairInput]:
-    """All inputs of the job, in order, with the evaluation marks of --eval-source applied."""
+def plan_inputs(values: list[str], pivot: str = "en", eval_sources: tuple[str, ...] = (),
+                train_sources: tuple[str, ...] = ()) -> list[PairInput]:
+    """All inputs of the job, in order, with the marks of --eval-source and --train-source applied.
+
+    --train-source makes a source whose file name names a test or dev split (Multi30K's
+    ``test_2017_flickr``) training data: split ``train``. Tatoeba files stay evaluation data."""
     inputs: list[PairInput] = []
     for value in values:
         for item in value.split():
@@ -475,12 +479,21 @@ def plan_inputs(values: list[str], pivot: str = "en", eval_sources: tuple[str, .
         if key in seen:
             raise ConfigError(f"{', '.join(p.paths)} is given twice for {p.pair}")
         seen[key] = p
-    for pattern in eval_sources:
-        if not any(fnmatch.fnmatchcase(p.source, pattern) for p in inputs):
-            known = ", ".join(sorted({p.source for p in inputs}))
-            raise ConfigError(f"--eval-source {pattern} matches no source; the sources are: {known}")
-    return [replace(p, evaluation=p.evaluation or any(fnmatch.fnmatchcase(p.source, pat) for pat in eval_sources))
-            for p in inputs]
+    for flag, patterns in (("--eval-source", eval_sources), ("--train-source", train_sources)):
+        for pattern in patterns:
+            if not any(fnmatch.fnmatchcase(p.source, pattern) for p in inputs):
+                known = ", ".join(sorted({p.source for p in inputs}))
+                raise ConfigError(f"{flag} {pattern} matches no source; the sources are: {known}")
+    out = []
+    for p in inputs:
+        evaluation = p.evaluation or any(fnmatch.fnmatchcase(p.source, pat) for pat in eval_sources)
+        if any(fnmatch.fnmatchcase(p.source, pat) for pat in train_sources):
+            if evaluation:
+                why = "Tatoeba is the retrieval benchmark" if p.source == "tatoeba" else "--eval-source marks it too"
+                raise ConfigError(f"--train-source cannot make {p.source} training data: {why}")
+            p = replace(p, split="train")
+        out.append(replace(p, evaluation=evaluation))
+    return out
 
 
 # ---- the work of one input ---------------------------------------------------------------------

@@ -31,6 +31,7 @@ from jobs._output import commit, discard, fail, prepare_out, publish_spark_parts
 from kg_pipeline import __version__  # noqa: E402
 from kg_pipeline.errors import ConfigError, InputError, KGError, RejectThresholdError  # noqa: E402
 from kg_pipeline.fsio import list_inputs  # noqa: E402
+from xlkit_core.environment import check_environment
 
 KG_TABLES = ("entities", "sitelinks", "triples", "properties")
 MAX_REDIRECT_HOPS = 8
@@ -350,6 +351,7 @@ def resolve_dumps(pairs: list[tuple[str | None, str]]) -> list:
 
 
 def main(argv: list[str] | None = None) -> int:
+    check_environment()
     args = parse_args(argv)
     tmp = None
     try:

@@ -31,6 +31,7 @@ from kg_pipeline.errors import InputError, KGError, RejectThresholdError  # noqa
 from kg_pipeline.fsio import FileInfo, list_inputs  # noqa: E402
 from kg_pipeline.reader import plan_splits  # noqa: E402
 from kg_pipeline.tables import PUBLISHED, write_empty  # noqa: E402
+from xlkit_core.environment import check_environment
 
 MAX_DUPLICATES = 5_000_000
 
@@ -247,6 +248,7 @@ def summary_table(manifest: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    check_environment()
     args = parse_args(argv)
     tmp = None
     try:

@@ -35,6 +35,7 @@ from jobs.build_parallel import (  # noqa: E402
     versions,
 )
 from kg_pipeline.errors import ConfigError, InputError  # noqa: E402
+from xlkit_core.environment import check_environment
 
 TABLE, REJECTS = "monolingual", "monolingual_rejects"
 
@@ -187,6 +188,7 @@ def summary_table(manifest: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    check_environment()
     args = parse_args(argv)
     return run_job("build_monolingual", args, lambda: plan(args), build, (TABLE, REJECTS), summary_table)
 

@@ -29,6 +29,7 @@ from jobs import _spark  # noqa: E402
 from jobs._output import commit, discard, fail, prepare_out  # noqa: E402
 from kg_pipeline import __version__  # noqa: E402
 from kg_pipeline.errors import ConfigError, KGError, RejectThresholdError  # noqa: E402
+from xlkit_core.environment import check_environment
 
 TABLE, REJECTS = "parallel", "parallel_rejects"
 
@@ -72,6 +73,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="mark a source as evaluation data (repeatable; glob patterns like 'multi30k/test*' work). "
                    "tatoeba.* files always are. Its rows are written and listed under evaluation_sources in "
                    "the manifest, so that the shard builder refuses them")
+    p.add_argument("--train-source", action="append", default=[], metavar="NAME",
+                   help="mark a source as training data although its file name names a test or dev split "
+                   "(e.g. 'multi30k/test_2017_flickr'; repeatable, globs work): its rows get split train, so the "
+                   "tokenizer and the shard builder use them. Tatoeba files always stay evaluation data")
     p.add_argument("--align", action="store_true",
                    help="fill the alignment column with corpus_builder.align.align_corpus, per language pair")
     p.add_argument("--align-iterations", type=int, default=5, help="aligner iterations (default 5)")
@@ -216,7 +221,7 @@ def build(spark, args, inputs: list, tmp: str) -> dict:
                     "format": p.fmt, "evaluation": p.evaluation, "files": s["files"]}
                    | ({"tsv_swapped": True} if p.swap else {}) for p, s in zip(inputs, summaries, strict=True)],
         "config": cfg | {"encoding": encoding, "tsv_columns": [x + 1 for x in cols], "pivot": args.pivot,
-                         "eval_source": args.eval_source, "align": align,
+                         "eval_source": args.eval_source, "train_source": args.train_source, "align": align,
                          "max_reject_fraction": args.max_reject_fraction},
         "evaluation_sources": sorted({p.source for p in inputs if p.evaluation}),
         **source_counts(inputs, summaries, final),
@@ -342,6 +347,7 @@ def run_job(job: str, args, plan, build_fn, names: tuple[str, ...], summary) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
+    check_environment()
     args = parse_args(argv)
 
     def plan():
@@ -352,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         args.encoding = check_encoding(args.encoding)
         clean_config(args)
         tsv_columns(args.tsv_columns)
-        return plan_inputs(args.parallel, normalise(args.pivot), tuple(args.eval_source))
+        return plan_inputs(args.parallel, normalise(args.pivot), tuple(args.eval_source), tuple(args.train_source))
 
     return run_job("build_parallel", args, plan, build, (TABLE, REJECTS), summary_table)
 

@@ -27,6 +27,7 @@ from jobs import _spark  # noqa: E402
 from jobs._output import commit, discard, fail, prepare_out, publish_spark_parts  # noqa: E402
 from kg_pipeline import __version__  # noqa: E402
 from kg_pipeline.errors import ConfigError, InputError, KGError  # noqa: E402
+from xlkit_core.environment import check_environment
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -188,6 +189,7 @@ def build(spark, args, corpus: str, tokenizer: str, tmp: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    check_environment()
     args = parse_args(argv)
     tmp = None
     try:

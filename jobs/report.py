@@ -33,6 +33,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
+from xlkit_core.environment import check_environment
+
 STAGES_LOG = "stages.jsonl"
 REPORT_DIR = "report"
 DEFAULT_TOP_LANGS = 12
@@ -1108,6 +1110,7 @@ def write_report(run: str, title: str | None = None, top: int = DEFAULT_TOP_LANG
 
 
 def main(argv: list[str] | None = None) -> int:
+    check_environment()
     p = argparse.ArgumentParser(prog="python -m jobs.report", description=__doc__.split("\n\n")[0])
     p.add_argument("run", metavar="RUN", help="the run directory (what make demo writes into DEMO_OUT)")
     p.add_argument("--title", default=None, help="the report's title (default: 'xlkit run report: <RUN name>')")

@@ -39,6 +39,8 @@ from datetime import datetime
 
 import psutil
 
+from xlkit_core.environment import check_environment
+
 DEFAULT_INTERVAL = 0.15
 DEFAULT_LINGER = 10.0
 KILL_GRACE_S = 5.0
@@ -228,6 +230,7 @@ def _ctime(p: psutil.Process) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    check_environment()
     argv = list(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(prog="python -m jobs.stage", description=__doc__.split("\n\n")[0],
                                 usage="%(prog)s --log LOG --name NAME [--reset] [--interval S] [--linger S] "

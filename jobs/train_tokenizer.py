@@ -31,6 +31,7 @@ from jobs._output import commit, prepare_out  # noqa: E402
 from kg_pipeline import __version__  # noqa: E402
 from kg_pipeline.errors import KGError  # noqa: E402
 from kg_pipeline.fsio import sha256_file  # noqa: E402
+from xlkit_core.environment import check_environment
 
 SCHEMA_VERSION = 1
 # Checked after every build, besides the sampled texts: one line per script family.
@@ -158,6 +159,42 @@ def first_texts(corpus: str, excluded: set[str], per_lang: int = 300) -> dict[st
     return out
 
 
+def no_text_message(corpus: str, inputs: list) -> str:
+    """Why no text is left: an empty corpus, or rows that are all evaluation data (which is refused)."""
+    left_out = {}
+    for inp in inputs:
+        for reason, n in inp.rows_excluded.items():
+            left_out[reason] = left_out.get(reason, 0) + n
+    if not left_out:
+        return f"the tables of {corpus} hold no text: build the corpus first"
+    sources = evaluation_rows_by_source(corpus)
+    listed = ", ".join(f"{s} ({split}, {n:,} rows)" for (s, split), n in sorted(sources.items()))
+    return (f"all {sum(left_out.values()):,} rows of {corpus} are evaluation data, which never trains a tokenizer: "
+            f"{listed}. If a file is training data, rebuild the parallel table with "
+            "--train-source <source> (make parallel TRAIN_SOURCES=...) for a name that says test or dev, "
+            "and without --eval-source for it")
+
+
+def evaluation_rows_by_source(corpus: str) -> dict[tuple[str, str], int]:
+    """(source, split) -> rows, for the parallel rows that are not training data."""
+    import pyarrow.dataset as ds
+
+    path = os.path.join(corpus, "parallel")
+    if not os.path.isdir(path):
+        return {}
+    table = ds.dataset(path, format="parquet", partitioning="hive").to_table()
+    names = set(table.column_names)
+    marked = set(tk.evaluation_sources(corpus))
+    sources = table.column("source").to_pylist() if "source" in names else [None] * table.num_rows
+    splits = table.column("split").to_pylist() if "split" in names else ["train"] * table.num_rows
+    out: dict[tuple[str, str], int] = {}
+    for source, split in zip(sources, splits, strict=True):
+        if source in marked or (split or "train") != "train":
+            key = (str(source), "evaluation" if source in marked else str(split))
+            out[key] = out.get(key, 0) + 1
+    return out
+
+
 def build_trained(args: argparse.Namespace, langs: set[str] | None, tmp: str, durations: dict) -> dict:
     corpus = os.path.abspath(args.corpus)
     inputs, skipped = tk.text_inputs(corpus)
@@ -176,7 +213,7 @@ def build_trained(args: argparse.Namespace, langs: set[str] | None, tmp: str, du
                 "fix --langs (LANGS=) or add that text to the corpus")
         counts = {lang: c for lang, c in counts.items() if lang in langs}
     if not counts:
-        raise tk.TokenizerInputError(f"the tables of {corpus} hold no text: build the corpus first")
+        raise tk.TokenizerInputError(no_text_message(corpus, inputs))
     plans, budget = tk.plan_sample(counts, args.alpha, args.sample_sentences)
     print(f"train_tokenizer: {len(counts)} languages, {sum(c for _, c in counts.values()):,} characters; "
           f"sampling {budget:,} characters", file=sys.stderr)
@@ -254,6 +291,7 @@ def summary(manifest: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    check_environment()
     args = parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -348,3 +348,39 @@ def test_align_fills_the_alignment_column(spark, tmp_path):
         n, m = len(tokenize_words(r["src"])), len(tokenize_words(r["tgt"]))
         assert all(0 <= i < n and 0 <= j < m for i, j in r["alignment"])
     assert sum(len(r["alignment"]) > 0 for r in rows) > 80
+
+
+def test_train_source_makes_a_test_named_file_training_data_but_never_tatoeba(tmp_path):
+    m30k, tato = require(MULTI30K), require(TATOEBA_DIR)
+    spec = f"{m30k}/test_2016_flickr.de.gz,{m30k}/test_2016_flickr.en.gz"
+    [plain] = plan_inputs([spec])
+    assert (plain.source, plain.split, plain.evaluation) == ("multi30k/test_2016_flickr", "test", False)
+    [trained] = plan_inputs([spec], train_sources=("multi30k/test_*",))
+    assert (trained.split, trained.evaluation) == ("train", False)
+    with pytest.raises(ConfigError, match="--eval-source marks it too"):
+        plan_inputs([spec], eval_sources=("multi30k/*",), train_sources=("multi30k/*",))
+    with pytest.raises(ConfigError, match="Tatoeba is the retrieval benchmark"):
+        plan_inputs([f"{tato}/tatoeba.deu-eng.deu,{tato}/tatoeba.deu-eng.eng"], train_sources=("tatoeba",))
+    with pytest.raises(ConfigError, match="--train-source nope matches no source"):
+        plan_inputs([spec], train_sources=("nope",))
+
+
+@pytest.mark.spark
+def test_a_corpus_of_test_files_gets_a_tokenizer_error_that_says_so_and_how_to_fix_it(spark, tmp_path, capsys):
+    """Multi30K's test_2016_flickr alone: the tokenizer refuses it, naming the rows, and --train-source fixes it."""
+    from jobs import train_tokenizer
+
+    m30k = require(MULTI30K)
+    spec = f"de-en={m30k}/test_2016_flickr.de.gz,{m30k}/test_2016_flickr.en.gz"
+    corpus, tok = tmp_path / "corpus", tmp_path / "tok"
+    assert run("--parallel", spec, "--out", corpus) == 0
+    capsys.readouterr()
+    assert train_tokenizer.main(["--corpus", str(corpus), "--out", str(tok), "--vocab-size", "400"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert (f"all 1,000 rows of {corpus} are evaluation data, which never trains a tokenizer: "
+            "multi30k/test_2016_flickr (test, 1,000 rows). If a file is training data, rebuild the parallel table "
+            "with --train-source <source>") in err[0]
+    assert run("--parallel", spec, "--out", corpus, "--train-source", "multi30k/test_2016_flickr", "--overwrite") == 0
+    assert train_tokenizer.main(["--corpus", str(corpus), "--out", str(tok), "--vocab-size", "400"]) == 0
+    assert (tok / "sentencepiece.bpe.model").is_file()

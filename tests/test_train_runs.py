@@ -255,7 +255,7 @@ def test_kill_and_resume_repeat_the_uninterrupted_run(demo_shards, tmp_path):
         resumed = subprocess.run(train_cmd(*args, f"out={out}", f"resume={out}"), cwd=ROOT, env=env,
                                  capture_output=True, text=True, timeout=300)
         assert resumed.returncode == 0, resumed.stderr
-        assert f"steps {resumed_from}->{steps}" in resumed.stderr
+        assert f"steps planned ({resumed_from}->{steps})" in resumed.stderr
         assert ref.wait(300) == 0, (tmp_path / "ref.err").read_text()
 
     want, got = read_metrics(ref_out), read_metrics(out)
@@ -383,3 +383,24 @@ def test_checkpoints_load_without_pickle(demo_shards, tmp_path, monkeypatch):
     assert resumed.step == 6
     a, b = tr.train_step(), resumed.train_step()
     assert (a.task, a.loss, a.n_targets) == (b.task, b.loss, b.n_targets)
+
+
+def test_eta_lines_give_the_plan_once_timed_then_every_tenth_when_not_a_terminal():
+    from trainer.train import EtaLines
+
+    class Bar:
+        def __init__(self):
+            self.lines = []
+
+        def write(self, line, file=None):
+            self.lines.append(line)
+
+    bar, eta = Bar(), EtaLines(start=0, steps=1000, main=True, plain=True)
+    for step in range(1, 1001):
+        eta.update(step, elapsed=0.5 * step, bar=bar)
+    assert bar.lines[0].startswith("step 20/1,000: 0.500 s/step, about 8m10s left (done near ")
+    assert [x.split("/")[0] for x in bar.lines] == ["step 20"] + [f"step {s}" for s in range(100, 1000, 100)]
+    quiet, tty = Bar(), EtaLines(start=500, steps=1000, main=True, plain=False)
+    for step in range(501, 1001):
+        tty.update(step, elapsed=0.1 * (step - 500), bar=quiet)
+    assert len(quiet.lines) == 1 and quiet.lines[0].startswith("step 520/1,000: 0.100 s/step, about 0m48s left")

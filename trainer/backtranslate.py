@@ -31,6 +31,7 @@ from corpus_builder.shards import ShardWriter
 from jobs._output import commit, discard, prepare_out
 from jobs.build_shards import write_manifests
 from kg_pipeline.errors import KGError
+from xlkit_core.environment import check_environment
 
 from . import checkpoint
 from .config import BTMLMConfig, ConfigError, from_dict
@@ -181,6 +182,7 @@ def backtranslate(ckpt: str, shards: str, langs: list[str], out: str, batch_size
 
 
 def main(argv: list[str] | None = None) -> int:
+    check_environment()
     p = argparse.ArgumentParser(prog="python -m trainer.backtranslate", description=__doc__.split("\n\n")[0])
     p.add_argument("--ckpt", required=True, help="a checkpoint directory, or a run directory (its latest)")
     p.add_argument("--shards", required=True, help="a shards directory with mono/ (make shards)")

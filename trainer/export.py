@@ -28,6 +28,8 @@ import torch
 from safetensors.torch import load_file
 from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
 
+from xlkit_core.environment import check_environment
+
 from . import checkpoint
 from .config import ConfigError, TrainConfig, from_dict
 from .model import LANGS_FILE, Encoder, size_config
@@ -143,6 +145,7 @@ def _write_json(path: str, obj: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    check_environment()
     p = argparse.ArgumentParser(prog="python -m trainer.export", description=__doc__.split("\n\n")[0])
     p.add_argument("checkpoint", metavar="CKPT", help="a checkpoint directory, or a run directory (its latest)")
     p.add_argument("out", metavar="OUT", help="the transformers directory to write")

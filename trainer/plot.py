@@ -23,6 +23,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from xlkit_core.environment import check_environment
+
 METRICS = "metrics.jsonl"
 DEFAULT_PNG = "loss_curves.png"
 
@@ -108,6 +110,7 @@ def _throughput(ax, records: list[dict]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    check_environment()
     p = argparse.ArgumentParser(prog="python -m trainer.plot", description=__doc__.split("\n\n")[0])
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (holds metrics.jsonl)")
     p.add_argument("--out", metavar="PNG", default=None, help=f"the image to write (default RUN_DIR/{DEFAULT_PNG})")

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from xlkit_core.environment import check_environment
+
 from . import checkpoint, dist
 from .config import (
     RESUMABLE_KEYS,
@@ -428,6 +430,37 @@ def run(cfg: TrainConfig) -> dict:
         dist.cleanup()
 
 
+class EtaLines:
+    """Plain lines with the planned steps and the time left: once the first steps are timed, then every
+    tenth of the run when stderr is not a terminal (logs, make demo), where a progress bar is unreadable."""
+
+    FIRST = 20  # steps timed before the first estimate (step 1 carries the warm-up)
+
+    def __init__(self, start: int, steps: int, main: bool, plain: bool):
+        self.start, self.steps, self.main, self.plain = start, steps, main, plain
+        self.every = max(1, (steps - start) // 10)
+        self.told = False
+
+    def update(self, step: int, elapsed: float, bar) -> None:
+        done = step - self.start
+        if not self.main or done == 0 or step >= self.steps:
+            return
+        first = not self.told and (done >= min(self.FIRST, self.steps - self.start - 1) or elapsed > 30)
+        if not (first or (self.plain and self.told and done % self.every == 0)):
+            return
+        self.told = True
+        per_step = elapsed / done
+        left = per_step * (self.steps - step)
+        finish = time.strftime("%H:%M:%S", time.localtime(time.time() + left))
+        bar.write(f"step {step:,}/{self.steps:,}: {per_step:.3f} s/step, about {format_seconds(left)} left "
+                  f"(done near {finish})", file=sys.stderr)
+
+
+def format_seconds(s: float) -> str:
+    s = int(round(s))
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
 def loop(tr: Trainer) -> dict:
     from tqdm import tqdm
 
@@ -437,12 +470,14 @@ def loop(tr: Trainer) -> dict:
     if env.main:
         n_params = sum(p.numel() for p in tr.model.parameters())
         print(f"training {', '.join(tr.objectives)} | {n_params / 1e6:.2f}M parameters | {len(tr.model.langs)} "
-              f"languages | {env.world} rank(s) on {env.device} | steps {start}->{cfg.steps}", file=sys.stderr)
+              f"languages | {env.world} rank(s) on {env.device} | {cfg.steps - start:,} steps planned "
+              f"({start}->{cfg.steps})", file=sys.stderr)
     bar = tqdm(total=cfg.steps, initial=start, disable=not (env.main and cfg.progress), dynamic_ncols=True,
                unit="step", file=sys.stderr)
     ema: dict[str, float] = {}
     t_start, tokens_run = time.perf_counter(), 0
     last = None
+    eta = EtaLines(start, cfg.steps, env.main, plain=not (cfg.progress and sys.stderr.isatty()))
     try:
         while tr.step < cfg.steps:
             r = tr.train_step()
@@ -462,6 +497,7 @@ def loop(tr: Trainer) -> dict:
             bar.set_postfix({k: f"{v:.3f}" for k, v in sorted(ema.items())} | {"tok/s": f"{tok_s:,.0f}"},
                             refresh=False)
             bar.update(1)
+            eta.update(tr.step, elapsed, bar)
             if tr.step % cfg.save_every == 0 or tr.step == cfg.steps:
                 tr.save()
     finally:
@@ -478,6 +514,7 @@ def loop(tr: Trainer) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    check_environment()
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)

@@ -33,6 +33,8 @@ from pathlib import Path
 
 import torch
 
+from xlkit_core.environment import check_environment
+
 from .common import EvalError, ModelDir, resolve_model, write_json
 
 TASKS = ("tatoeba", "ner", "probe")
@@ -240,6 +242,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    check_environment()
     args = parser().parse_args(argv)
     tasks = [x.strip() for x in args.tasks.split(",") if x.strip()]
     bad = [x for x in tasks if x not in TASKS]

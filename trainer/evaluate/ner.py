@@ -65,6 +65,8 @@ from pathlib import Path
 
 import torch
 
+from xlkit_core.environment import check_environment
+
 from .common import EvalError, ModelDir, load_tokenizer, quiet_transformers, resolve_model, write_json
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -506,6 +508,7 @@ def evaluate(model: str | Path | ModelDir, dataset: str = "wikiann", train_lang:
 
 
 def main(argv: list[str] | None = None) -> int:
+    check_environment()
     p = argparse.ArgumentParser(prog="python -m trainer.evaluate.ner",
                                 description="Cross-lingual NER transfer (fine-tune on one language, test on others)")
     p.add_argument("model", metavar="MODEL", help="an exported xlkit model, an xlkit checkpoint (with --workdir) or a "

@@ -85,6 +85,8 @@ from typing import NamedTuple
 
 import torch
 
+from xlkit_core.environment import check_environment
+
 from .common import EvalError, ModelDir, load_tokenizer, quiet_transformers, resolve_model, write_json
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "xfactr"
@@ -586,6 +588,7 @@ def _fmt(x) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    check_environment()
     p = argparse.ArgumentParser(prog="python -m trainer.evaluate.probe",
                                 description="X-FACTR-style factual knowledge probing of a local masked LM")
     p.add_argument("model", metavar="MODEL", help="an exported xlkit model, an xlkit checkpoint or a local "

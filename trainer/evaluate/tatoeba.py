@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from xlkit_core.environment import check_environment
+
 from .common import EvalError, ModelDir, load_tokenizer, quiet_transformers, resolve_model, write_json
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -151,6 +153,7 @@ def evaluate(model_dir: str | os.PathLike | ModelDir, langs: list[str], layer: i
 
 
 def main(argv: list[str] | None = None) -> int:
+    check_environment()
     p = argparse.ArgumentParser(prog="python -m trainer.evaluate.tatoeba",
                                 description="Tatoeba retrieval accuracy (XTREME protocol) of a local encoder")
     p.add_argument("model", metavar="MODEL", help="an exported xlkit model or a local transformers encoder dir")
