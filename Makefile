@@ -110,9 +110,9 @@ $(VENV)/.installed: $(LOCK) $(BOOTSTRAP) pyproject.toml
 
 # Regenerate the lock from pyproject.toml's ranges (needs the package index; see README, "Install").
 lock: venv
-	$(VENV)/bin/uv pip compile pyproject.toml --all-extras --excludes requirements/excludes.txt \
+	$(VENV)/bin/uv pip compile --quiet pyproject.toml --all-extras --excludes requirements/excludes.txt \
 	  --no-emit-package torch $(LOCK_ARGS) -o $(LOCK)
-	$(VENV)/bin/uv pip compile requirements/bootstrap.in $(LOCK_ARGS) -o $(BOOTSTRAP)
+	$(VENV)/bin/uv pip compile --quiet requirements/bootstrap.in $(LOCK_ARGS) -o $(BOOTSTRAP)
 	@echo "make lock: wrote $(LOCK) and $(BOOTSTRAP); run make venv and CI=true bash .ci/run before committing them"
 
 doctor: venv
