@@ -10,7 +10,6 @@ from trainer.masks import (
     FIRST,
     PAD_SEGMENT,
     SECOND,
-    cross_mask,
     directed_cross_mask,
     full_mask,
     pair_batch,
@@ -39,7 +38,6 @@ def naive(segment: list[int], rule) -> list[list[bool]]:
 
 RULES = {
     "full": (full_mask, lambda a, b, same: True),
-    "cross": (cross_mask, lambda a, b, same: same or a != b),
     "placeholder": (placeholder_mask, lambda a, b, same: b == FIRST if a == FIRST else (b == FIRST or same)),
 }
 
@@ -72,15 +70,6 @@ def test_pair_layout_positions_and_languages_restart():
     assert two.input_ids[0].tolist() == [BOS, 11, EOS, EOS, 21, EOS, PAD, PAD]
     assert two.position_ids[0].tolist() == [2, 3, 4, 2, 3, 4, 1, 1]
     assert two.lang_ids[0, -2:].tolist() == [0, 0] and two.segment[0, -2:].tolist() == [0, 0]
-
-
-def test_cross_mask_hides_the_own_segment():
-    batch = pair_batch([[11, 12]], [[21]], [3], [7], bos_id=BOS, eos_id=EOS, pad_id=PAD)
-    m = cross_mask(batch.segment)[0, 0]
-    # source token 11 (position 1): itself and the whole target segment (positions 4..6)
-    assert m[1].tolist() == [False, True, False, False, True, True, True]
-    # target token 21 (position 5): itself and the whole source segment (positions 0..3)
-    assert m[5].tolist() == [True, True, True, True, False, True, False]
 
 
 def directed_rule(predict: int):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -124,6 +125,31 @@ def test_teacher_word_pooling(teacher):
     pooled = _pooled_pieces(wid, pieces, len(words))
     assert pooled == [w.lower() for w in words]              # uncased WordPiece: "young," = young + ,
     assert pieces[wid.index(1): wid.index(2)] == ["young", ","]
+
+
+def test_teacher_sentence_target_is_the_packages_own_sentence_embedding(teacher):
+    """The package's pipeline is Transformer -> Pooling(mean) -> Normalize; the target is that,
+    at the last layer, whatever teacher_layer the word states use."""
+    from transformers import AutoModel, AutoTokenizer
+
+    modules = json.loads((Path(teacher.path) / "modules.json").read_text())
+    assert [m["type"].rsplit(".", 1)[1] for m in modules] == ["Transformer", "Pooling", "Normalize"]
+    assert json.loads((Path(teacher.path) / "1_Pooling" / "config.json").read_text())["pooling_mode_mean_tokens"]
+    texts = ["Two young, White males are outside near many bushes.", "A dog runs."]
+    words = [tokenize_words(x) for x in texts]
+    enc = teacher.tokenize(words)
+    out = teacher(enc["t_ids"], enc["t_mask"], enc["t_word_ids"], max(len(w) for w in words))
+    # an independent reading: plain transformers on the same text, mean over the attention mask, normalise
+    tok, model = AutoTokenizer.from_pretrained(teacher.path), AutoModel.from_pretrained(teacher.path).eval()
+    batch = tok(texts, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        last = model(**batch).last_hidden_state
+    m = batch["attention_mask"][..., None].float()
+    want = torch.nn.functional.normalize((last * m).sum(1) / m.sum(1), dim=-1)
+    torch.testing.assert_close(out.sent.norm(dim=-1), torch.ones(2), atol=1e-5, rtol=0)
+    assert torch.nn.functional.cosine_similarity(out.sent, want).min() > 0.9999
+    middle = Teacher(layer=3)
+    torch.testing.assert_close(middle(enc["t_ids"], enc["t_mask"], enc["t_word_ids"], 12).sent, out.sent)
 
 
 # ---- the levels --------------------------------------------------------------------------------------

@@ -46,29 +46,45 @@ def mean_ce(rows: list[list[float]]) -> float:
     return sum(ce(r, i) for i, r in enumerate(rows)) / len(rows)
 
 
+ZQ = torch.tensor([[0.0, 1, 0]])             # queued queries (stored normalised)
+# same side: q_i . q_j = 0 (i != j); k_0.k_1 = 0.8, k_0.k_2 = 0.48, k_1.k_2 = 0, so 1.6, 0.96, 0 after tau
+
+
 def test_info_nce_equals_hand_computation():
+    """Negatives as in XLM-K's released code: the other side in the batch, then the same side
+    (itself masked out)."""
     l_qk, l_kq = info_nce(Q, K, TAU)
-    want_qk = mean_ce([[1.2, 0.0, 1.6], [1.6, 2.0, 0.0], [0.0, 0.0, 1.2]])
-    want_kq = mean_ce([[1.2, 1.6, 0.0], [0.0, 2.0, 0.0], [1.6, 0.0, 1.2]])
+    want_qk = mean_ce([[1.2, 0.0, 1.6, NEG, 0.0, 0.0], [1.6, 2.0, 0.0, 0.0, NEG, 0.0],
+                       [0.0, 0.0, 1.2, 0.0, 0.0, NEG]])
+    want_kq = mean_ce([[1.2, 1.6, 0.0, NEG, 1.6, 0.96], [0.0, 2.0, 0.0, 1.6, NEG, 0.0],
+                       [1.6, 0.0, 1.2, 0.96, 0.0, NEG]])
     assert float(l_qk) == pytest.approx(want_qk, abs=1e-5)
     assert float(l_kq) == pytest.approx(want_kq, abs=1e-5)
     assert abs(want_qk - want_kq) > 0.05   # the two directions differ on this example
 
 
-def test_info_nce_with_a_queue():
-    l_qk, l_kq = info_nce(Q, K, TAU, queue=Z)
-    # q_i . z_m = z_m[i];  k_0.z = (0, 0.6), k_1.z = (0, 0), k_2.z = (0.6, 0.8)
-    want_qk = mean_ce([[1.2, 0.0, 1.6, 0.0, 2.0], [1.6, 2.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.2, 2.0, 0.0]])
-    want_kq = mean_ce([[1.2, 1.6, 0.0, 0.0, 1.2], [0.0, 2.0, 0.0, 0.0, 0.0], [1.6, 0.0, 1.2, 1.2, 1.6]])
+def test_info_nce_with_one_queue_per_direction():
+    l_qk, l_kq = info_nce(Q, K, TAU, key_queue=Z, query_queue=ZQ)
+    # q_i . z_m = z_m[i];  k_i . zq = k_i[1] = 0.8, 1, 0
+    want_qk = mean_ce([[1.2, 0.0, 1.6, NEG, 0.0, 0.0, 0.0, 2.0], [1.6, 2.0, 0.0, 0.0, NEG, 0.0, 0.0, 0.0],
+                       [0.0, 0.0, 1.2, 0.0, 0.0, NEG, 2.0, 0.0]])
+    want_kq = mean_ce([[1.2, 1.6, 0.0, NEG, 1.6, 0.96, 1.6], [0.0, 2.0, 0.0, 1.6, NEG, 0.0, 2.0],
+                       [1.6, 0.0, 1.2, 0.96, 0.0, NEG, 0.0]])
     assert float(l_qk) == pytest.approx(want_qk, abs=1e-5)
     assert float(l_kq) == pytest.approx(want_kq, abs=1e-5)
+    # the key queue serves q -> k only, the query queue k -> q only
+    only_keys = info_nce(Q, K, TAU, key_queue=Z)
+    assert float(only_keys[1]) == pytest.approx(float(info_nce(Q, K, TAU)[1]), abs=1e-6)
 
 
 def test_info_nce_masks_negatives_of_the_same_entity():
-    # rows 0 and 2 are the same entity; queue entry 0 is row 1's entity
-    l_qk, l_kq = info_nce(Q, K, TAU, queue=Z, ids=torch.tensor([5, 6, 5]), queue_ids=torch.tensor([6, 9]))
-    want_qk = mean_ce([[1.2, 0.0, NEG, 0.0, 2.0], [1.6, 2.0, 0.0, NEG, 0.0], [NEG, 0.0, 1.2, 2.0, 0.0]])
-    want_kq = mean_ce([[1.2, 1.6, NEG, 0.0, 1.2], [0.0, 2.0, 0.0, NEG, 0.0], [NEG, 0.0, 1.2, 1.2, 1.6]])
+    # rows 0 and 2 are the same entity; key-queue entry 0 is row 1's entity, the queued query rows 0/2's
+    l_qk, l_kq = info_nce(Q, K, TAU, key_queue=Z, ids=torch.tensor([5, 6, 5]), key_queue_ids=torch.tensor([6, 9]),
+                          query_queue=ZQ, query_queue_ids=torch.tensor([5]))
+    want_qk = mean_ce([[1.2, 0.0, NEG, NEG, 0.0, NEG, 0.0, 2.0], [1.6, 2.0, 0.0, 0.0, NEG, 0.0, NEG, 0.0],
+                       [NEG, 0.0, 1.2, NEG, 0.0, NEG, 2.0, 0.0]])
+    want_kq = mean_ce([[1.2, 1.6, NEG, NEG, 1.6, NEG, NEG], [0.0, 2.0, 0.0, 1.6, NEG, 0.0, 2.0],
+                       [NEG, 0.0, 1.2, NEG, 0.0, NEG, NEG]])
     assert float(l_qk) == pytest.approx(want_qk, abs=1e-5)
     assert float(l_kq) == pytest.approx(want_kq, abs=1e-5)
 
@@ -175,7 +191,7 @@ def test_objective_overfits_a_fixed_batch(trainer, name):
     tr.model.train()
     obj = tr.objectives[name]
     if hasattr(obj, "queue"):
-        obj.queue = None   # a fresh queue for this run
+        obj.queue = obj.query_queue = None   # fresh queues for this run
     batch, _ = fixed_batch(tr, name)
     assert batch.n_targets >= (BATCH if name in ("mep", "oe") else 10)
     opt = torch.optim.AdamW(tr.model.parameters(), lr=LR)
@@ -195,6 +211,8 @@ def test_objective_overfits_a_fixed_batch(trainer, name):
         stored, ids = obj.queue.contents()
         assert stored.shape == (8, tr.cfg.model.head_dim) and not stored.requires_grad
         assert torch.allclose(stored.norm(dim=1), torch.ones(8), atol=1e-5)   # normalised keys
+        queries, query_ids = obj.query_queue.contents()
+        assert queries.shape == stored.shape and torch.equal(query_ids, ids) and not torch.equal(queries, stored)
     if name == "mep":
         assert first["mlm"] > 1.0 and last["mlm"] < first["mlm"]
 

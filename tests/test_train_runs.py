@@ -270,7 +270,7 @@ def test_kill_and_resume_repeat_the_uninterrupted_run(demo_shards, tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     a, b = load_file(checkpoint_dir(ref_out, steps) / "extra.safetensors"), \
         load_file(checkpoint_dir(out, steps) / "extra.safetensors")
-    assert {"mep.keys", "oe.keys"} <= a.keys() and a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert {"mep.keys", "oe.keys", "mep.query.keys", "oe.query.keys"} <= a.keys() and a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 # ---- 4. DDP against one process -----------------------------------------------------------------------
@@ -324,7 +324,7 @@ def test_two_ranks_equal_one_rank_with_the_double_batch(demo_shards, tmp_path):
 
 def test_checkpoints_load_without_pickle(demo_shards, tmp_path, monkeypatch):
     args = ["tiny", f"shards={demo_shards['shards']}", f"out={tmp_path / 'run'}", "recipe=all", "steps=6",
-            "save_every=3", "batch_size=8", *CPU]
+            "save_every=3", "batch_size=8", "objectives.btmlm.start=0", *CPU]   # 6 steps draw mep and oe
     env = dist.setup("cpu")
     tr = build(load_config(args[0], args[1:]), env)
     loop(tr)
@@ -377,6 +377,7 @@ def test_checkpoints_load_without_pickle(demo_shards, tmp_path, monkeypatch):
     for name in ("mep", "oe"):
         assert torch.equal(extra[f"{name}.keys"], tr.objectives[name].queue.keys)
         assert torch.equal(extra[f"{name}.ids"], tr.objectives[name].queue.ids)
+        assert torch.equal(extra[f"{name}.query.keys"], tr.objectives[name].query_queue.keys)
 
     # a full resume, still without pickle, takes the next step exactly as the original trainer does
     resumed = build(load_config(args[0], args[1:] + [f"resume={tmp_path / 'run'}"]), env)
@@ -395,12 +396,13 @@ def test_eta_lines_give_the_plan_once_timed_then_every_tenth_when_not_a_terminal
         def write(self, line, file=None):
             self.lines.append(line)
 
+    # 10 s of start-up in step 1, then 0.5 s a step: the estimate leaves the start-up out
     bar, eta = Bar(), EtaLines(start=0, steps=1000, main=True, plain=True)
     for step in range(1, 1001):
-        eta.update(step, elapsed=0.5 * step, bar=bar)
-    assert bar.lines[0].startswith("step 20/1,000: 0.500 s/step, about 8m10s left (done near ")
-    assert [x.split("/")[0] for x in bar.lines] == ["step 20"] + [f"step {s}" for s in range(100, 1000, 100)]
+        eta.update(step, elapsed=10 + 0.5 * step, bar=bar)
+    assert bar.lines[0].startswith("step 25/1,000: 0.500 s/step, about 8m08s left (done near ")
+    assert [x.split("/")[0] for x in bar.lines] == ["step 25"] + [f"step {s}" for s in range(100, 1000, 100)]
     quiet, tty = Bar(), EtaLines(start=500, steps=1000, main=True, plain=False)
     for step in range(501, 1001):
         tty.update(step, elapsed=0.1 * (step - 500), bar=quiet)
-    assert len(quiet.lines) == 1 and quiet.lines[0].startswith("step 520/1,000: 0.100 s/step, about 0m48s left")
+    assert len(quiet.lines) == 1 and quiet.lines[0].startswith("step 525/1,000: 0.100 s/step, about 0m48s left")

@@ -59,7 +59,7 @@ class TLMConfig:
 class CAMLMConfig:
     weight: float = 0.0
     mask_prob: float = 0.15
-    mode: str = "directed"                # directed (ours, leak-free) | symmetric (DESIGN's per-layer rule)
+    mode: str = "directed"                # both directions per pair, leak-free (the only mode; DESIGN.md)
 
 
 @dataclass(kw_only=True)
@@ -68,6 +68,7 @@ class BTMLMConfig:
     mask_prob: float = 0.15
     placeholders: str = "0.15"            # a fraction of the source length, or "source" (k = source length)
     pseudo_pairs: str | None = None       # shards written by `make backtranslate`: stage 1 done offline
+    start: float = 0.0                    # when BTMLM joins the mix: a fraction of steps (< 1) or a step
 
 
 @dataclass(kw_only=True)
@@ -165,6 +166,9 @@ RECIPES: dict[str, dict[str, float]] = {
     "mmkd": {"mmlm": 1, "mmkd": 1},
 }
 
+# what a recipe sets beside the weights: BTMLM needs CAMLM's transferability first (Ernie-M)
+RECIPE_SETTINGS: dict[str, dict[str, str]] = {r: {"objectives.btmlm.start": "0.5"} for r in ("btmlm", "ernie-m", "all")}
+
 # keys that may differ between a checkpoint's config and the resumed run's
 RESUMABLE_KEYS = {"steps", "save_every", "keep_checkpoints", "progress", "resume", "out", "device", "shards",
                   "tokenizer"}
@@ -209,6 +213,8 @@ def set_key(cfg: TrainConfig, key: str, raw) -> None:
             raise ConfigError(f"recipe={raw}: unknown recipe; known: {', '.join(RECIPES)}")
         for name in cfg.objectives.enabled() | {n: 0 for r in RECIPES.values() for n in r}:
             getattr(cfg.objectives, name).weight = float(RECIPES[raw].get(name, 0))
+        for k, v in RECIPE_SETTINGS.get(raw, {}).items():
+            set_key(cfg, k, v)
         return
     keys = known_keys()
     if key not in keys:
@@ -296,8 +302,15 @@ def check_values(cfg: TrainConfig) -> None:
                             "negatives)")
         if c.weight > 0 and c.temperature <= 0:
             problems.append(f"objectives.{name}.temperature must be above 0")
-    if cfg.objectives.camlm.mode not in ("directed", "symmetric"):
-        problems.append(f"objectives.camlm.mode={cfg.objectives.camlm.mode}: use directed or symmetric")
+    if cfg.objectives.camlm.mode != "directed":
+        problems.append(f"objectives.camlm.mode={cfg.objectives.camlm.mode}: only directed exists (the symmetric "
+                        "per-layer mask leaks the predicted sentence from the second layer on; DESIGN.md)")
+    b = cfg.objectives.btmlm
+    if b.weight > 0 and float(b.start) > 0 and not set(cfg.objectives.enabled()) - {"btmlm"}:
+        problems.append(f"objectives.btmlm.start={b.start}: BTMLM waits for other objectives (CAMLM) that are "
+                        "off; enable them (recipe=btmlm) or set objectives.btmlm.start=0")
+    if float(b.start) < 0:
+        problems.append(f"objectives.btmlm.start={b.start}: use a fraction of the run in [0, 1) or a step >= 1")
     p = cfg.objectives.btmlm.placeholders
     if p != "source":
         try:

@@ -61,28 +61,6 @@ def full_mask(segment: torch.Tensor) -> torch.Tensor:
     return _pad_diagonal(segment, torch.ones(segment.shape[0], s, s, dtype=torch.bool, device=segment.device))
 
 
-def cross_mask(segment: torch.Tensor) -> torch.Tensor:
-    """CAMLM as DESIGN.md words it, symmetric: a position attends to itself and to the other
-    segment, never to the rest of its own.
-
-    This is a per-layer rule. Across two or more layers a source position still reaches the other
-    source tokens through the target positions that attended to them (tests/test_mask_leakage.py
-    measures it). The trainer therefore uses :func:`directed_cross_mask` by default.
-    """
-    other = segment[:, :, None] != segment[:, None, :]
-    eye = torch.eye(segment.shape[1], dtype=torch.bool, device=segment.device)[None]
-    return _pad_diagonal(segment, other | eye)
-
-
-def placeholder_mask(segment: torch.Tensor) -> torch.Tensor:
-    """BTMLM stage 1: source positions (segment 1) attend to the source only; each placeholder
-    (segment 2) attends to the source and to itself."""
-    q, k = segment[:, :, None], segment[:, None, :]
-    eye = torch.eye(segment.shape[1], dtype=torch.bool, device=segment.device)[None]
-    allowed = ((q == FIRST) & (k == FIRST)) | ((q == SECOND) & ((k == FIRST) | eye))
-    return _pad_diagonal(segment, allowed)
-
-
 def directed_cross_mask(segment: torch.Tensor, predict: torch.Tensor) -> torch.Tensor:
     """CAMLM, our leak-free formulation: one direction per row.
 
@@ -90,10 +68,19 @@ def directed_cross_mask(segment: torch.Tensor, predict: torch.Tensor) -> torch.T
     of that segment attends to itself and to the other segment; a position of the other segment
     attends to its own segment only. The other segment's states then never depend on the
     predicted sentence, so after any number of layers p(x_m | M_m, Y) sees only its own position
-    and Y, as DESIGN.md intends; the symmetric per-layer rule (:func:`cross_mask`) does not.
+    and Y, as DESIGN.md intends. (The paper's single symmetric mask, where every position sees itself
+    and the other sentence, leaks from the second layer on: a masked source position reads target
+    positions that read the rest of the source in the layer below.)
     """
     q, k = segment[:, :, None], segment[:, None, :]
     p = predict.to(segment.device)[:, None, None]
     eye = torch.eye(segment.shape[1], dtype=torch.bool, device=segment.device)[None]
     allowed = torch.where(q == p, (k != q) | eye, k == q)
     return _pad_diagonal(segment, allowed)
+
+
+def placeholder_mask(segment: torch.Tensor) -> torch.Tensor:
+    """BTMLM stage 1: CAMLM's directed mask predicting the second segment (the placeholders and
+    their ``</s>``), so that stage 1 sees what CAMLM trained: source positions attend to the source
+    only; each second-segment position attends to the source and to itself."""
+    return directed_cross_mask(segment, torch.full((segment.shape[0],), SECOND, dtype=torch.long))

@@ -33,8 +33,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import torch
+import torch.nn.functional as F
 
-CACHE_FORMAT = 1
+# 2: the sentence entry is the teacher's normalised sentence embedding (format 1 held the raw mean)
+CACHE_FORMAT = 2
 
 
 def default_teacher_dir() -> str:
@@ -60,6 +62,13 @@ def pool_words(states: torch.Tensor, word_ids: torch.Tensor, n_words: int) -> tu
     sums = x.new_zeros(x.shape[0], n_words, x.shape[2]).scatter_add_(1, idx[..., None].expand_as(x), x)
     counts = x.new_zeros(x.shape[0], n_words).scatter_add_(1, idx, valid.float())
     return sums / counts.clamp(min=1)[..., None], counts > 0
+
+
+def sentence_embedding(last: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The teacher's own sentence embedding, as its sentence-transformers pipeline computes it for
+    all-MiniLM-L6-v2 (Transformer -> Pooling(mean) -> Normalize): the mean of the last layer over
+    the attention mask (specials included), L2-normalised. It does not depend on ``teacher_layer``."""
+    return F.normalize(masked_mean(last, mask.bool()), dim=-1)
 
 
 def masked_mean(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -129,7 +138,7 @@ class Teacher:
             out = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
         h = out.hidden_states[self.layer].float()
         words, word_mask = pool_words(h, word_ids, n_words)
-        return TeacherOut(words, word_mask, masked_mean(h, mask.bool()))
+        return TeacherOut(words, word_mask, sentence_embedding(out.hidden_states[-1].float(), mask))
 
 
 class TeacherCache:
@@ -147,7 +156,7 @@ class TeacherCache:
     """
 
     def __init__(self, root: str, teacher: Teacher, flush_every: int = 4096):
-        tag = f"{teacher.checksum[:16]}-L{teacher.layer}-n{teacher.max_len}"
+        tag = f"{teacher.checksum[:16]}-L{teacher.layer}-n{teacher.max_len}-f{CACHE_FORMAT}"
         self.dir = os.path.join(root, tag)
         os.makedirs(self.dir, exist_ok=True)
         meta = os.path.join(self.dir, "cache.json")

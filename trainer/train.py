@@ -217,7 +217,8 @@ class Trainer:
 
     def draw_task(self, step: int) -> str:
         names = sorted(self.objectives)
-        w = np.array([getattr(self.cfg.objectives, n).weight for n in names], dtype=np.float64)
+        w = np.array([getattr(self.cfg.objectives, n).weight * self.objectives[n].active(step, self.cfg.steps)
+                      for n in names], dtype=np.float64)
         return names[int(np.random.default_rng([self.cfg.seed, step, 7]).choice(len(names), p=w / w.sum()))]
 
     def micro_batches(self, task: str) -> list[Batch]:
@@ -304,8 +305,6 @@ class Trainer:
         random.setstate((3, tuple(state["python_rng"][self.env.rank]), None))
         for obj in self.objectives.values():
             obj.load_state_tensors({k: v.to(self.env.device) for k, v in extra.items()})
-            if getattr(obj, "queue", None) is not None:
-                obj.queue.to(self.env.device)
         torch.set_rng_state(extra[f"rng.torch.{self.env.rank}"])
         self.step = int(state["step"])
         self.totals = defaultdict(float, state.get("totals", {}))
@@ -432,24 +431,31 @@ def run(cfg: TrainConfig) -> dict:
 
 class EtaLines:
     """Plain lines with the planned steps and the time left: once the first steps are timed, then every
-    tenth of the run when stderr is not a terminal (logs, make demo), where a progress bar is unreadable."""
+    tenth of the run when stderr is not a terminal (logs, make demo), where a progress bar is unreadable.
+    The rate leaves out the first ``WARM`` steps (model and teacher loading, first allocations)."""
 
-    FIRST = 20  # steps timed before the first estimate (step 1 carries the warm-up)
+    WARM, FIRST = 5, 20  # steps left out of the rate, then steps timed before the first estimate
 
     def __init__(self, start: int, steps: int, main: bool, plain: bool):
         self.start, self.steps, self.main, self.plain = start, steps, main, plain
         self.every = max(1, (steps - start) // 10)
         self.told = False
+        self.mark: tuple[int, float] | None = None
 
     def update(self, step: int, elapsed: float, bar) -> None:
         done = step - self.start
-        if not self.main or done == 0 or step >= self.steps:
+        if not self.main or step >= self.steps:
             return
-        first = not self.told and (done >= min(self.FIRST, self.steps - self.start - 1) or elapsed > 30)
-        if not (first or (self.plain and self.told and done % self.every == 0)):
+        if self.mark is None:
+            if done >= min(self.WARM, self.steps - self.start - 1):
+                self.mark = (step, elapsed)
+            return
+        timed = step - self.mark[0]
+        first = not self.told and (timed >= self.FIRST or elapsed - self.mark[1] > 30)
+        if not (first or (self.plain and self.told and done % self.every == 0)) or timed == 0:
             return
         self.told = True
-        per_step = elapsed / done
+        per_step = (elapsed - self.mark[1]) / timed
         left = per_step * (self.steps - step)
         finish = time.strftime("%H:%M:%S", time.localtime(time.time() + left))
         bar.write(f"step {step:,}/{self.steps:,}: {per_step:.3f} s/step, about {format_seconds(left)} left "

@@ -98,6 +98,10 @@ class Objective:
     def heads(self, hidden: int) -> dict[str, int]:
         return {}
 
+    def active(self, step: int, steps: int) -> bool:
+        """Whether the task mix may draw this objective at ``step`` of a ``steps``-step run."""
+        return True
+
     def make_batch(self, examples: list[Example]) -> Batch:
         raise NotImplementedError
 

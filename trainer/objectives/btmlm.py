@@ -1,16 +1,21 @@
 """BTMLM (Ernie-M): back-translation masked LM, both stages in one step.
 
-Stage 1 (no gradient, eval mode): ``<s> x </s>`` followed by k ``<mask>`` placeholders that carry
-the target language id and continue the positions. Placeholders attend to the source and to
-themselves, the source to the source only (:func:`trainer.masks.placeholder_mask`). The argmax of
-each placeholder over the ordinary pieces is its pseudo token.
+Stage 1 (no gradient, eval mode): ``<s> x </s></s> <mask>*k </s>``, laid out exactly as CAMLM lays
+out the second sentence it predicts (:func:`trainer.masks.pair_batch`): positions restart at the
+second segment and the placeholders carry the target language id. The second segment attends to
+the source and to itself position-wise, the source to the source only
+(:func:`trainer.masks.placeholder_mask`, which is CAMLM's directed mask predicting the second
+sentence). So stage 1 asks exactly what CAMLM trained. The argmax of each placeholder over the
+ordinary pieces is its pseudo token.
 
-Stage 2: ``<s> x_masked </s></s> pseudo </s>`` with full attention, positions restarting at the
-second segment, MMLM masking on the source sentence only, loss on the masked source tokens.
+Stage 2: the same layout with the pseudo tokens in place of the placeholders, full attention, MMLM
+masking on the source sentence only, loss on the masked source tokens.
 
 k is ``placeholders`` times the source length (at least 1), or the source length itself with
-``placeholders=source``. With ``pseudo_pairs=<dir>`` the rows are pairs that ``make backtranslate``
-produced offline and stage 1 is skipped.
+``placeholders=source``. BTMLM builds on the transferability CAMLM learns, so it joins the task
+mix at ``start`` (a fraction of the run, or a step); the ``btmlm``, ``ernie-m`` and ``all`` recipes
+start it half-way. With ``pseudo_pairs=<dir>`` the rows are pairs that ``make backtranslate``
+produced offline from a CAMLM-trained checkpoint and stage 1 is skipped.
 """
 
 from __future__ import annotations
@@ -35,10 +40,17 @@ class BTMLM(Objective):
         if cfg.pseudo_pairs:
             self.needs = ("pseudo_pairs",)
 
+    def start_step(self, steps: int) -> int:
+        s = float(self.cfg.start)
+        return round(s * steps) if s < 1 else int(s)
+
+    def active(self, step: int, steps: int) -> bool:
+        return step >= self.start_step(steps)
+
     def make_batch(self, examples: list[Example]) -> Batch:
         ctx = self.ctx
         rngs = [ctx.rng(self.name, e.key) for e in examples]
-        ids1, seg1, pos1, lang1, ids2, seg2, pos2, lang2, slot1, slot2 = ([] for _ in range(10))
+        ids2, seg2, pos2, lang2, slot2 = ([] for _ in range(5))
         for e, rng in zip(examples, rngs, strict=True):
             r = e.row
             if "src_ids" in r:    # an offline pseudo pair: stage 2 only
@@ -49,28 +61,23 @@ class BTMLM(Objective):
                 targets = [t for t in (r.get("tgt_langs") or []) if t != lang] or [lang]
                 pseudo_lang = targets[int(rng.integers(len(targets)))]
                 k, pseudo = placeholder_count(self.cfg.placeholders, len(x)), None
-            a = [ctx.bos, *x, ctx.eos]
+            a, b = [ctx.bos, *x, ctx.eos], [ctx.eos, *(pseudo or [ctx.mask] * k), ctx.eos]
             la, lb = ctx.lang_id(lang), ctx.lang_id(pseudo_lang)
-            ids1.append(a + [ctx.mask] * k)
-            seg1.append([FIRST] * len(a) + [SECOND] * k)
-            pos1.append(list(range(2, 2 + len(a) + k)))
-            lang1.append([la] * len(a) + [lb] * k)
-            slot1.append([False] * len(a) + [pseudo is None] * k)
-            ids2.append(a + [ctx.eos, *(pseudo or [ctx.mask] * k), ctx.eos])
-            seg2.append([FIRST] * len(a) + [SECOND] * (k + 2))
-            pos2.append(list(range(2, 2 + len(a))) + list(range(2, 2 + k + 2)))
-            lang2.append([la] * len(a) + [lb] * (k + 2))
+            ids2.append(a + b)
+            seg2.append([FIRST] * len(a) + [SECOND] * len(b))
+            pos2.append(list(range(2, 2 + len(a))) + list(range(2, 2 + len(b))))
+            lang2.append([la] * len(a) + [lb] * len(b))
             slot2.append([False] * (len(a) + 1) + [pseudo is None] * k + [False])
-        t = {"stage1_ids": pad_rows(ids1, ctx.pad), "stage1_segment": pad_rows(seg1, PAD_SEGMENT),
-             "stage1_positions": pad_rows(pos1, 1), "stage1_langs": pad_rows(lang1, 0),
-             "stage1_slots": pad_rows(slot1, False).bool(), "stage2_slots": pad_rows(slot2, False).bool()}
-        t["stage1_mask"] = placeholder_mask(t["stage1_segment"])
         ids, seg = pad_rows(ids2, ctx.pad), pad_rows(seg2, PAD_SEGMENT)
+        positions, langs, slots = pad_rows(pos2, 1), pad_rows(lang2, 0), pad_rows(slot2, False).bool()
+        # stage 1 is stage 2's layout with placeholders, under CAMLM's mask for predicting the second sentence
+        t = {"stage1_ids": ids, "stage1_segment": seg, "stage1_positions": positions, "stage1_langs": langs,
+             "stage1_slots": slots, "stage2_slots": slots, "stage1_mask": placeholder_mask(seg)}
         maskable = (seg == FIRST) & ~ctx.specials(ids)
         masked, labels = noised(ctx, self.name, examples, ids, maskable, [len(e.row.get("ids") or e.row["src_ids"]) + 2
                                                                           for e in examples], self.cfg.mask_prob, rngs)
-        t |= {"input_ids": masked, "attention_mask": full_mask(seg), "position_ids": pad_rows(pos2, 1),
-              "lang_ids": pad_rows(lang2, 0), "labels": labels}
+        t |= {"input_ids": masked, "attention_mask": full_mask(seg), "position_ids": positions,
+              "lang_ids": langs, "labels": labels}
         return Batch(t, int((labels != IGNORE).sum()), int((seg != PAD_SEGMENT).sum()),
                      {"offline": not bool(t["stage1_slots"].any())})
 

@@ -1,14 +1,16 @@
-"""What MEP and OE share: a FIFO queue of detached keys and the bidirectional InfoNCE.
+"""What MEP and OE share: FIFO queues of detached vectors and the bidirectional InfoNCE.
 
-InfoNCE (our reading of DESIGN.md, following XLM-K's loss): queries q_i and keys k_i are
-L2-normalised. With the queue's keys Z,
+InfoNCE as XLM-K's released loss code builds it (microsoft/Unicoder, ``pretraining/xlmk/``):
+queries q_i and keys k_i are L2-normalised, and each direction has its own queue. For q -> k,
 
-    L_q->k = mean_i CE( q_i . [k_1..k_B, Z] / tau, i )
-    L_k->q = mean_i CE( k_i . [q_1..q_B, Z] / tau, i )
+    L_q->k = mean_i CE( q_i . [k_1..k_B, q_1..q_B (without q_i), Z_k] / tau, i )
 
-so the negatives of a pair are the other in-batch keys (or queries) plus every queued key.
-A negative that belongs to the positive's own entity (the same QID twice in a batch, or in the
-queue) is masked out rather than pushed away.
+so the negatives of a query are the other in-batch keys (the other side), the other in-batch
+queries (the same side, itself masked out) and the keys queue Z_k. For k -> q the roles swap and
+the queue Z_q holds past queries. After the step the batch's keys enter Z_k and its queries Z_q
+(word -> doc keeps keys, doc -> word keeps queries, as in the released code). A negative that
+belongs to the positive's own entity (the same QID twice in a batch, or in a queue) is masked out
+rather than pushed away.
 """
 
 from __future__ import annotations
@@ -75,23 +77,30 @@ class KeyQueue:
 
 def _direction(a: torch.Tensor, b: torch.Tensor, queue: torch.Tensor, ids: torch.Tensor, queue_ids: torch.Tensor,
                tau: float) -> torch.Tensor:
-    logits = torch.cat([a @ b.T, a @ queue.T], dim=1) / tau
+    """CE over [other side in batch | same side in batch, self masked | queue], the positive first-block diagonal."""
     n = a.shape[0]
-    same = torch.cat([ids[:, None] == ids[None, :], ids[:, None] == queue_ids[None, :]], dim=1)
-    same[:, :n] &= ~torch.eye(n, dtype=torch.bool, device=a.device)   # keep the positive itself
-    logits = logits.masked_fill(same, float("-inf"))
+    eye = torch.eye(n, dtype=torch.bool, device=a.device)
+    logits = torch.cat([a @ b.T, a @ a.T, a @ queue.T], dim=1) / tau
+    same_id = ids[:, None] == ids[None, :]
+    drop = torch.cat([same_id & ~eye, same_id, ids[:, None] == queue_ids[None, :]], dim=1)
+    logits = logits.masked_fill(drop, float("-inf"))
     return F.cross_entropy(logits, torch.arange(n, device=a.device))
 
 
-def info_nce(q: torch.Tensor, k: torch.Tensor, tau: float, queue: torch.Tensor | None = None,
-             ids: torch.Tensor | None = None, queue_ids: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(L_q->k, L_k->q) for normalised q, k of shape [B, d]; queue [N, d] of normalised keys."""
+def info_nce(q: torch.Tensor, k: torch.Tensor, tau: float, key_queue: torch.Tensor | None = None,
+             ids: torch.Tensor | None = None, key_queue_ids: torch.Tensor | None = None,
+             query_queue: torch.Tensor | None = None,
+             query_queue_ids: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(L_q->k, L_k->q) for q, k of shape [B, d]; the queues hold normalised keys and queries."""
     q, k = F.normalize(q.float(), dim=-1), F.normalize(k.float(), dim=-1)
-    if queue is None:
-        queue = q.new_zeros(0, q.shape[1])
     if ids is None:
         ids = torch.arange(q.shape[0], device=q.device)
-    if queue_ids is None:
-        queue_ids = torch.full((queue.shape[0],), -2, dtype=torch.long, device=q.device)
-    queue = queue.to(q.dtype)
-    return _direction(q, k, queue, ids, queue_ids, tau), _direction(k, q, queue, ids, queue_ids, tau)
+
+    def queue_or_empty(z, z_ids):
+        z = q.new_zeros(0, q.shape[1]) if z is None else z.to(q.dtype)
+        z_ids = torch.full((z.shape[0],), -2, dtype=torch.long, device=q.device) if z_ids is None else z_ids
+        return z, z_ids
+
+    zk, zk_ids = queue_or_empty(key_queue, key_queue_ids)
+    zq, zq_ids = queue_or_empty(query_queue, query_queue_ids)
+    return _direction(q, k, zk, ids, zk_ids, tau), _direction(k, q, zq, ids, zq_ids, tau)

@@ -5,7 +5,8 @@ mention's first token (layer ``layer``), through the ``mep_q`` head; the key is 
 of the entity's document, in a language drawn from those available (so often another language
 than the sentence's), encoded in a separate forward pass, through the ``mep_k`` head. The loss is
 MLM on the unmasked part of the sentence plus ``lam`` times the bidirectional InfoNCE, with the
-in-batch negatives and a FIFO queue of keys filled from all ranks (:mod:`.contrastive`).
+negatives of the released code (both sides of the batch) and one FIFO queue per direction, filled
+from all ranks (:mod:`.contrastive`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ class Contrastive(Objective):
 
     def __init__(self, cfg, ctx):
         super().__init__(cfg, ctx)
-        self.queue: KeyQueue | None = None
+        self.queue: KeyQueue | None = None          # past keys, the negatives of q -> k
+        self.query_queue: KeyQueue | None = None    # past queries, the negatives of k -> q
 
     def heads(self, hidden: int) -> dict[str, int]:
         return {f"{self.name}_q": self.head_dim, f"{self.name}_k": self.head_dim}
@@ -56,23 +58,30 @@ class Contrastive(Objective):
         k = model.heads[f"{self.name}_k"](k_states[:, 0])
         if self.queue is None:
             self.queue = KeyQueue(self.cfg.queue_size, k.shape[1]).to(k.device)
-        zq, zi = self.queue.contents()
-        l_qk, l_kq = info_nce(q, k, self.cfg.temperature, zq, batch["entity_ids"], zi)
+            self.query_queue = KeyQueue(self.cfg.queue_size, q.shape[1]).to(q.device)
+        zk, zk_ids = self.queue.contents()
+        zq, zq_ids = self.query_queue.contents()
+        ids = batch["entity_ids"]
+        l_qk, l_kq = info_nce(q, k, self.cfg.temperature, zk, ids, zk_ids, zq, zq_ids)
         with torch.no_grad():
             qn, kn = F.normalize(q.float(), dim=-1), F.normalize(k.float(), dim=-1)
             acc = ((qn @ kn.T).argmax(1) == torch.arange(len(qn), device=qn.device)).float().mean()
-        self.queue.push(kn, batch["entity_ids"])
+        self.queue.push(kn, ids)
+        self.query_queue.push(qn, ids)
         return l_qk + l_kq, {"nce": (l_qk + l_kq).detach(), "nce_acc": acc, "queue": torch.tensor(
             float(self.queue.filled))}
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
-        return self.queue.state(self.name) if self.queue is not None else {}
+        if self.queue is None:
+            return {}
+        return self.queue.state(self.name) | self.query_queue.state(f"{self.name}.query")
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
-        if f"{self.name}.keys" in tensors:
-            keys = tensors[f"{self.name}.keys"]
-            self.queue = KeyQueue(keys.shape[0], keys.shape[1])
-            self.queue.load(self.name, tensors)
+        for prefix, attr in ((self.name, "queue"), (f"{self.name}.query", "query_queue")):
+            if f"{prefix}.keys" in tensors:
+                keys = tensors[f"{prefix}.keys"]
+                setattr(self, attr, KeyQueue(keys.shape[0], keys.shape[1]).to(keys.device))
+                getattr(self, attr).load(prefix, tensors)
 
 
 class MEP(Contrastive):

@@ -13,10 +13,11 @@ teacher's (a module ``mmkd_<level>`` in ``model.heads``):
   (``alignment=embedding``): the mutual argmax of cosine similarity (SimAlign's "argmax"), between
   ``P(S(x))`` and ``T(en)`` words (``align_with=teacher``) or ``S(x)`` and ``S(en)`` words
   (``align_with=student``, SimAlign proper, for a pretrained student), without gradient.
-- **sentence**: ``P(mean S(x))`` and ``P(mean S(en))`` each vs ``mean T(en)`` (MSE, the average of
-  the two). Means run over all real tokens, specials included, on both sides.
-- **structure**: the cosine-similarity matrix of ``P(mean S(x))`` over the batch vs that of
-  ``mean T(en)``, off the diagonal: KL(T || S) between row-softmaxes at a temperature, or MSE.
+- **sentence**: ``P(mean S(x))`` and ``P(mean S(en))`` each vs the teacher's real sentence embedding
+  of en (:func:`trainer.teacher.sentence_embedding`: mean over its last layer, L2-normalised), MSE,
+  the average of the two. Student means run over all real tokens, specials included.
+- **structure**: the cosine-similarity matrix of ``P(mean S(x))`` over the batch vs that of the
+  teacher's sentence embeddings, off the diagonal: KL(T || S) between row-softmaxes at a temperature, or MSE.
   It is a per micro-batch quantity (gradient accumulation does not widen it).
 
 MSE is the mean squared difference per dimension, averaged over words (or links, sentences).
