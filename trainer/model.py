@@ -1,10 +1,15 @@
 """The encoder: an XLM-R masked LM from ``transformers`` plus a language embedding and the MEP/OE heads.
 
-The language embedding reuses XLM-R's token-type embedding table with one row per language
-(``type_vocab_size = n_langs``; language ids go in as ``token_type_ids``), so an exported model
-is a plain ``XLMRobertaForMaskedLM`` that ``AutoModelForMaskedLM`` loads. A checkpoint with fewer
-rows (XLM-R has one) is widened, every new row a copy of row 0, so that its outputs do not change
-until training moves them.
+The language embedding reuses XLM-R's token-type embedding table (language ids go in as
+``token_type_ids``), so an exported model is a plain ``XLMRobertaForMaskedLM`` that
+``AutoModelForMaskedLM`` loads. Row 0 is **no language** (:data:`NO_LANGUAGE`, first in the
+language list): it is what every row starts from and what a language the model never trained on
+gets, so zero-shot evaluation reads the model as it was before any language row moved. Rows 1..n
+are the training languages. Every row starts as a copy of row 0 (a zero-initialised language
+delta): a pretrained checkpoint with one token-type row (XLM-R, multilingual-e5) is widened that
+way, so its outputs do not change until training moves the rows, and a new model's rows start
+equal too. (Exports written before row 0 was reserved have no ``<none>`` entry and keep their
+layout: an unknown language then gets the first language's row.)
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ SIZES = {
     "large": {"hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16, "intermediate_size": 4096},
 }
 LANGS_FILE = "xlkit_langs.json"
+NO_LANGUAGE = "<none>"          # row 0 of the language embedding: no language, or one never trained on
 
 
 class ProjectionHead(nn.Module):
@@ -54,9 +60,15 @@ class Encoder(nn.Module):
         return self.mlm.config
 
     def lang_id(self, lang: str) -> int:
+        """The row of ``lang``; a language the model never trained on gets row 0 (no language)."""
         if not self.use_langs:
             return 0
         return self.lang_index.get(lang, 0)
+
+    @property
+    def languages(self) -> list[str]:
+        """The training languages, without the no-language row."""
+        return [x for x in self.langs if x != NO_LANGUAGE]
 
     def prepare_mask(self, mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         """Our masks are boolean (True = may attend). SDPA takes them as they are; the eager path
@@ -109,6 +121,17 @@ def widen_language_embedding(mlm: XLMRobertaForMaskedLM, n: int) -> None:
             "token_type_ids", torch.zeros_like(mlm.roberta.embeddings.token_type_ids), persistent=False)
 
 
+def with_no_language(langs: list[str]) -> list[str]:
+    return list(langs) if langs[:1] == [NO_LANGUAGE] else [NO_LANGUAGE, *langs]
+
+
+def same_rows(mlm: XLMRobertaForMaskedLM) -> None:
+    """Every language row starts as row 0 (zero language deltas)."""
+    with torch.no_grad():
+        table = mlm.roberta.embeddings.token_type_embeddings.weight
+        table[1:] = table[0]
+
+
 def checkpoint_langs(directory: str) -> list[str]:
     path = os.path.join(directory, LANGS_FILE)
     if os.path.exists(path):
@@ -131,11 +154,15 @@ def build_model(mcfg, vocab_size: int, langs: list[str], heads: dict[str, int],
             raise ValueError(f"{mcfg.init_from} has {mlm.config.vocab_size} token embeddings, fewer than the "
                              f"tokenizer's {vocab_size}; build the shards with this checkpoint's tokenizer "
                              f"(make tokenizer FROM_PRETRAINED={mcfg.init_from})")
-        langs = checkpoint_langs(mcfg.init_from) + [x for x in langs if x not in checkpoint_langs(mcfg.init_from)]
+        base = checkpoint_langs(mcfg.init_from) or ([NO_LANGUAGE] if mcfg.language_embedding else [])
+        langs = base + [x for x in langs if x not in base and x != NO_LANGUAGE]
         if mcfg.language_embedding:
             widen_language_embedding(mlm, len(langs))
     else:
+        if mcfg.language_embedding:
+            langs = with_no_language(langs)
         n_types = len(langs) if mcfg.language_embedding else 1
         mlm = XLMRobertaForMaskedLM(size_config(mcfg.size, vocab_size, max(n_types, 1), mcfg.dropout,
                                                 mcfg.attention, max_positions))
+        same_rows(mlm)
     return Encoder(mlm, langs, heads, use_langs=mcfg.language_embedding)

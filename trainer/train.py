@@ -475,7 +475,7 @@ def loop(tr: Trainer) -> dict:
     log = MetricsLog(cfg.out, start, env.main)
     if env.main:
         n_params = sum(p.numel() for p in tr.model.parameters())
-        print(f"training {', '.join(tr.objectives)} | {n_params / 1e6:.2f}M parameters | {len(tr.model.langs)} "
+        print(f"training {', '.join(tr.objectives)} | {n_params / 1e6:.2f}M parameters | {len(tr.model.languages)} "
               f"languages | {env.world} rank(s) on {env.device} | {cfg.steps - start:,} steps planned "
               f"({start}->{cfg.steps})", file=sys.stderr)
     bar = tqdm(total=cfg.steps, initial=start, disable=not (env.main and cfg.progress), dynamic_ncols=True,

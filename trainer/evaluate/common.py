@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass, field
 
 LANGS_FILE = "xlkit_langs.json"
+NO_LANGUAGE = "<none>"      # trainer.model.NO_LANGUAGE: row 0, what a language the model never trained on gets
 # files of which at least one must be present for AutoTokenizer to load offline
 TOKENIZER_MARKERS = ("tokenizer.json", "sentencepiece.bpe.model", "spiece.model", "vocab.txt", "vocab.json",
                      "tokenizer.model")
@@ -46,14 +47,19 @@ class ModelDir:
 
     def lang_id(self, lang: str) -> int | None:
         """The language id (``token_type_ids``) of any language code (ISO 639-1/3 or Wikipedia), or None when
-        the model takes none. A language the model was not trained on is an error naming its languages."""
+        the model takes none. A language the model was not trained on gets None as well when the model has the
+        no-language row 0 (zero-shot, XTREME's protocol); for an export without it, it is an error naming the
+        model's languages."""
         if not self.uses_lang_ids:
             return None
         from corpus_builder.langcodes import normalise
 
         code = normalise(lang)
         if code not in self.langs:
-            raise EvalError(f"{self.source} was not trained on {lang} ({code}); its languages: {', '.join(self.langs)}")
+            if self.langs[0] == NO_LANGUAGE:    # zero-shot: the no-language row 0, i.e. no token_type_ids
+                return None
+            known = ", ".join(x for x in self.langs if x != NO_LANGUAGE)
+            raise EvalError(f"{self.source} was not trained on {lang} ({code}); its languages: {known}")
         return self.langs.index(code)
 
     def lang_id_or_none(self, lang: str) -> int | None:

@@ -74,8 +74,8 @@ class BTMLM(Objective):
         t = {"stage1_ids": ids, "stage1_segment": seg, "stage1_positions": positions, "stage1_langs": langs,
              "stage1_slots": slots, "stage2_slots": slots, "stage1_mask": placeholder_mask(seg)}
         maskable = (seg == FIRST) & ~ctx.specials(ids)
-        masked, labels = noised(ctx, self.name, examples, ids, maskable, [len(e.row.get("ids") or e.row["src_ids"]) + 2
-                                                                          for e in examples], self.cfg.mask_prob, rngs)
+        lengths = [len(e.row["src_ids"] if "src_ids" in e.row else e.row["ids"]) + 2 for e in examples]
+        masked, labels = noised(ctx, self.name, examples, ids, maskable, lengths, self.cfg.mask_prob, rngs)
         t |= {"input_ids": masked, "attention_mask": full_mask(seg), "position_ids": positions,
               "lang_ids": langs, "labels": labels}
         return Batch(t, int((labels != IGNORE).sum()), int((seg != PAD_SEGMENT).sum()),
