@@ -67,10 +67,11 @@ LENGTH_UNIT         ?=
 NO_SENTENCES        ?= 0
 DEDUP               ?= 0
 
-.PHONY: init lock doctor eval repro-small train plot export backtranslate bench-trainer bench-gpu help venv test lint demo kg corpus parallel monolingual bench-kg bench-corpus clean
+.PHONY: bench-trim demo-real init lock doctor eval repro-small train plot export backtranslate bench-trainer bench-gpu help venv test lint demo kg corpus parallel monolingual bench-kg bench-corpus clean
 
 help:
 	@echo "make demo                 build, train, evaluate and report on the embedded sample into DEMO_OUT ($(DEMO_OUT)); report in DEMO_OUT/report/report.md"
+	@echo "make demo-real            after make demo: multilingual-e5-small trimmed to the demo corpus, REAL_STEPS (60) steps from it, init vs trained side by side"
 	@echo "make test                 run the test suite (creates .venv on first use)"
 	@echo "make kg WIKIDATA=<dump> OUT=<dir> [LANGS=en,de] [MAX_REJECT_FRACTION=0.001] [OVERWRITE=1] [MASTER=spark://...]"
 	@echo "make corpus WIKIPEDIA=\"en=<dump> de=<dump>\" KG=<kg dir> OUT=<dir> [TOP_N=32000] [MAX_REJECT_FRACTION=0.001] [PAGE_SECONDS=10] [OVERWRITE=1]"
@@ -86,6 +87,7 @@ help:
 	@echo "make bench-trainer        trainer step time against a bare loop and the HF Trainer; make bench-gpu: tokens/s and MFU on a GPU"
 	@echo "make bench-kg             knowledge-graph throughput benchmark (writes bench/results/)"
 	@echo "make bench-tokenizer      tokenization per core against HF tokenizers; make bench-align: AER; make bench-loader: loader headroom"
+	@echo "make bench-trim           continual-MLM step time of the e5 init, trimmed against untrimmed"
 	@echo "make bench-corpus         corpus throughput vs wikiextractor, and memory as the input grows"
 	@echo "make lint                 ruff"
 	@echo "make venv                 create .venv: torch (TORCH_SPEC, TORCH_INDEX=<CUDA wheel index>) then the locked packages"
@@ -275,6 +277,35 @@ demo: venv
 	$(PY) -m jobs.report $(DEMO_OUT) --title "xlkit demo"
 	@echo "demo: report in $(DEMO_OUT)/report/report.md (data per stage, cost per stage, loss curves, evaluation); KG in $(DEMO_OUT)/kg; corpus in $(DEMO_OUT)/corpus; tokenizer in $(DEMO_OUT)/tokenizer; shards in $(DEMO_OUT)/shards; training run in $(DEMO_OUT)/train; exported model in $(DEMO_OUT)/model; evaluation in $(DEMO_OUT)/eval"
 
+# ---- the demo from the real init -------------------------------------------------------------------
+REAL_OUT   ?= $(DEMO_OUT)/real
+REAL_STEPS ?= 60
+# the demo corpus is small: keep the 20,000 best-scoring pieces too, so that Tatoeba's text is covered
+REAL_TOP_K ?= 20000
+REAL_EVAL  := --quick --tasks tatoeba,probe --tatoeba-langs deu,fra,cmn --probe-source xfactr,kg --kg $(DEMO_OUT)/kg
+REAL_STAGE := $(PY) -m jobs.stage --log $(REAL_OUT)/stages.jsonl
+demo-real: venv
+	@test -f $(DEMO_OUT)/corpus/_manifest.json -a -f $(DEMO_OUT)/kg/_manifest.json || { echo "make demo-real: run make demo first (it builds $(DEMO_OUT)/corpus and $(DEMO_OUT)/kg)" >&2; exit 2; }
+	@echo "demo-real: multilingual-e5-small trimmed to the demo corpus, $(REAL_STEPS) Ernie-M steps from it (REAL_STEPS=...), the init and the trained model evaluated side by side, into $(REAL_OUT)"
+	@mkdir -p $(REAL_OUT) && rm -f $(REAL_OUT)/stages.jsonl
+	@test -f $(INIT_FULL)/config.json || $(REAL_STAGE) --name convert -- $(PY) -m trainer.e5init --out $(INIT_FULL)
+	$(REAL_STAGE) --name trim -- $(PY) -m trainer.trim --init $(INIT_FULL) --corpus $(DEMO_OUT)/corpus --out $(REAL_OUT)/init \
+	  --top-k $(REAL_TOP_K) --overwrite
+	$(REAL_STAGE) --name tokenizer -- $(PY) jobs/train_tokenizer.py --corpus $(DEMO_OUT)/corpus --from-pretrained $(REAL_OUT)/init \
+	  --out $(REAL_OUT)/tokenizer --overwrite
+	$(REAL_STAGE) --name shards -- $(PY) jobs/build_shards.py --corpus $(DEMO_OUT)/corpus --tokenizer $(REAL_OUT)/tokenizer \
+	  --out $(REAL_OUT)/shards --tasks mlm,pairs,mono --max-len 64 --max-rows 2000 --overwrite
+	rm -rf $(REAL_OUT)/train $(REAL_OUT)/eval-init $(REAL_OUT)/eval
+	$(REAL_STAGE) --name train -- $(PY) -m trainer.train tiny shards=$(REAL_OUT)/shards out=$(REAL_OUT)/train \
+	  model.init_from=$(REAL_OUT)/init recipe=ernie-m steps=$(REAL_STEPS) batch_size=8 optim.lr=3e-5 \
+	  optim.warmup_steps=$$(( $(REAL_STEPS) / 10 + 1 )) save_every=$(REAL_STEPS)
+	$(REAL_STAGE) --name plot -- $(PY) -m trainer.plot $(REAL_OUT)/train
+	$(REAL_STAGE) --name export -- $(PY) -m trainer.export $(REAL_OUT)/train $(REAL_OUT)/model --overwrite
+	$(REAL_STAGE) --name eval-init -- $(PY) -m trainer.evaluate $(REAL_OUT)/init --out $(REAL_OUT)/eval-init $(REAL_EVAL)
+	$(REAL_STAGE) --name eval -- $(PY) -m trainer.evaluate $(REAL_OUT)/model --out $(REAL_OUT)/eval $(REAL_EVAL)
+	$(PY) -m trainer.evaluate.compare init=$(REAL_OUT)/eval-init trained=$(REAL_OUT)/eval --out $(REAL_OUT)/compare.md
+	@echo "demo-real: the side-by-side table in $(REAL_OUT)/compare.md; loss curves in $(REAL_OUT)/train; stage costs in $(REAL_OUT)/stages.jsonl"
+
 bench-kg: venv
 	$(PY) bench/bench_kg.py
 
@@ -289,6 +320,9 @@ bench-align: venv
 
 bench-loader: venv
 	$(PY) bench/bench_loader.py
+
+bench-trim: venv
+	$(PY) bench/bench_trim.py
 
 clean:
 	rm -rf runs .pytest_cache .ruff_cache spark-warehouse metastore_db derby.log
