@@ -4,11 +4,12 @@ The language embedding reuses XLM-R's token-type embedding table (language ids g
 ``token_type_ids``), so an exported model is a plain ``XLMRobertaForMaskedLM`` that
 ``AutoModelForMaskedLM`` loads. Row 0 is **no language** (:data:`NO_LANGUAGE`, first in the
 language list): it is what every row starts from and what a language the model never trained on
-gets, so zero-shot evaluation reads the model as it was before any language row moved. Rows 1..n
-are the training languages. Every row starts as a copy of row 0 (a zero-initialised language
-delta): a pretrained checkpoint with one token-type row (XLM-R, multilingual-e5) is widened that
-way, so its outputs do not change until training moves the rows, and a new model's rows start
-equal too. (Exports written before row 0 was reserved have no ``<none>`` entry and keep their
+gets, so zero-shot evaluation reads a pretrained model as it was before any language row moved.
+Rows 1..n are the training languages. A pretrained checkpoint with one token-type row (XLM-R,
+multilingual-e5) is widened with copies of row 0 (zero-initialised language deltas), so its
+outputs do not change until training moves the rows. A model trained from scratch draws every
+row at random, as transformers does (tried: rows that start equal kept MMKD's structure level
+from learning in the 60-step Multi30K test); its row 0 stays at its initial value. (Exports written before row 0 was reserved have no ``<none>`` entry and keep their
 layout: an unknown language then gets the first language's row.)
 """
 
@@ -125,13 +126,6 @@ def with_no_language(langs: list[str]) -> list[str]:
     return list(langs) if langs[:1] == [NO_LANGUAGE] else [NO_LANGUAGE, *langs]
 
 
-def same_rows(mlm: XLMRobertaForMaskedLM) -> None:
-    """Every language row starts as row 0 (zero language deltas)."""
-    with torch.no_grad():
-        table = mlm.roberta.embeddings.token_type_embeddings.weight
-        table[1:] = table[0]
-
-
 def checkpoint_langs(directory: str) -> list[str]:
     path = os.path.join(directory, LANGS_FILE)
     if os.path.exists(path):
@@ -164,5 +158,4 @@ def build_model(mcfg, vocab_size: int, langs: list[str], heads: dict[str, int],
         n_types = len(langs) if mcfg.language_embedding else 1
         mlm = XLMRobertaForMaskedLM(size_config(mcfg.size, vocab_size, max(n_types, 1), mcfg.dropout,
                                                 mcfg.attention, max_positions))
-        same_rows(mlm)
     return Encoder(mlm, langs, heads, use_langs=mcfg.language_embedding)
