@@ -204,6 +204,8 @@ NPROC      ?=
 CKPT       ?=
 RUN        ?=
 DEMO_STEPS ?= 3000
+# 1: make demo ends with make demo-real (the real init, trimmed, trained briefly, evaluated beside it)
+DEMO_REAL  ?= 1
 # key=value arguments whose key is lower-case or dotted (steps=100, objectives.mep.queue_size=64)
 # go to the trainer as config overrides
 OVERRIDES  := $(strip $(foreach v,$(-*-command-variables-*-),$(if $(findstring .,$(firstword $(subst =, ,$(v))))$(filter-out $(shell echo $(firstword $(subst =, ,$(v))) | tr a-z A-Z),$(firstword $(subst =, ,$(v)))),$(v))))
@@ -253,9 +255,10 @@ repro-small: venv
 STAGE := $(PY) -m jobs.stage --log $(DEMO_OUT)/stages.jsonl
 
 demo: venv
-	@echo "demo: 10 stages into $(DEMO_OUT): kg, corpus, parallel, monolingual, tokenizer, shards (about 1.5 min), train" \
+	@echo "demo: stages into $(DEMO_OUT): kg, corpus, parallel, monolingual, tokenizer, shards (about 1.5 min), train" \
 	  "DEMO_STEPS=$(DEMO_STEPS) steps (about $$(( $(DEMO_STEPS) / 27 )) s on 2 idle cores, several times that under load)," \
-	  "plot, export, eval (about 45 s); make demo DEMO_STEPS=500 is a shorter run"
+	  "plot, export, eval (about 45 s), then the real init (DEMO_REAL=$(DEMO_REAL): about 2.5 min); make demo DEMO_STEPS=500" \
+	  "DEMO_REAL=0 is a shorter run"
 	$(STAGE) --reset --name kg -- $(PY) jobs/build_kg.py --input samples/wikidata/sample-wikidata.json.bz2 \
 	  --out $(DEMO_OUT)/kg --overwrite
 	$(STAGE) --name corpus -- $(PY) jobs/build_corpus.py $(foreach w,$(SAMPLE_WIKIPEDIA),--wikipedia $(w)) \
@@ -274,6 +277,7 @@ demo: venv
 	$(STAGE) --name export -- $(PY) -m trainer.export $(DEMO_OUT)/train $(DEMO_OUT)/model --overwrite
 	$(STAGE) --name eval -- $(PY) -m trainer.evaluate $(DEMO_OUT)/model --out $(DEMO_OUT)/eval --quick \
 	  --probe-source xfactr,kg --kg $(DEMO_OUT)/kg
+	$(if $(filter 1,$(DEMO_REAL)),$(MAKE) --no-print-directory demo-real DEMO_OUT=$(DEMO_OUT) REAL_LOG=$(DEMO_OUT)/stages.jsonl)
 	$(PY) -m jobs.report $(DEMO_OUT) --title "xlkit demo"
 	@echo "demo: report in $(DEMO_OUT)/report/report.md (data per stage, cost per stage, loss curves, evaluation); KG in $(DEMO_OUT)/kg; corpus in $(DEMO_OUT)/corpus; tokenizer in $(DEMO_OUT)/tokenizer; shards in $(DEMO_OUT)/shards; training run in $(DEMO_OUT)/train; exported model in $(DEMO_OUT)/model; evaluation in $(DEMO_OUT)/eval"
 
@@ -283,28 +287,29 @@ REAL_STEPS ?= 60
 # the demo corpus is small: keep the 20,000 best-scoring pieces too, so that Tatoeba's text is covered
 REAL_TOP_K ?= 20000
 REAL_EVAL  := --quick --tasks tatoeba,probe --tatoeba-langs deu,fra,cmn --probe-source xfactr,kg --kg $(DEMO_OUT)/kg
-REAL_STAGE := $(PY) -m jobs.stage --log $(REAL_OUT)/stages.jsonl
+REAL_LOG   ?= $(REAL_OUT)/stages.jsonl
+REAL_STAGE  = $(PY) -m jobs.stage --log $(REAL_LOG)
 demo-real: venv
 	@test -f $(DEMO_OUT)/corpus/_manifest.json -a -f $(DEMO_OUT)/kg/_manifest.json || { echo "make demo-real: run make demo first (it builds $(DEMO_OUT)/corpus and $(DEMO_OUT)/kg)" >&2; exit 2; }
 	@echo "demo-real: multilingual-e5-small trimmed to the demo corpus, $(REAL_STEPS) Ernie-M steps from it (REAL_STEPS=...), the init and the trained model evaluated side by side, into $(REAL_OUT)"
-	@mkdir -p $(REAL_OUT) && rm -f $(REAL_OUT)/stages.jsonl
-	@test -f $(INIT_FULL)/config.json || $(REAL_STAGE) --name convert -- $(PY) -m trainer.e5init --out $(INIT_FULL)
-	$(REAL_STAGE) --name trim -- $(PY) -m trainer.trim --init $(INIT_FULL) --corpus $(DEMO_OUT)/corpus --out $(REAL_OUT)/init \
+	@mkdir -p $(REAL_OUT) $(if $(filter $(REAL_OUT)/stages.jsonl,$(REAL_LOG)),&& rm -f $(REAL_LOG))
+	@test -f $(INIT_FULL)/config.json || $(REAL_STAGE) --name real-convert -- $(PY) -m trainer.e5init --out $(INIT_FULL)
+	$(REAL_STAGE) --name real-trim -- $(PY) -m trainer.trim --init $(INIT_FULL) --corpus $(DEMO_OUT)/corpus --out $(REAL_OUT)/init \
 	  --top-k $(REAL_TOP_K) --overwrite
-	$(REAL_STAGE) --name tokenizer -- $(PY) jobs/train_tokenizer.py --corpus $(DEMO_OUT)/corpus --from-pretrained $(REAL_OUT)/init \
+	$(REAL_STAGE) --name real-tokenizer -- $(PY) jobs/train_tokenizer.py --corpus $(DEMO_OUT)/corpus --from-pretrained $(REAL_OUT)/init \
 	  --out $(REAL_OUT)/tokenizer --overwrite
-	$(REAL_STAGE) --name shards -- $(PY) jobs/build_shards.py --corpus $(DEMO_OUT)/corpus --tokenizer $(REAL_OUT)/tokenizer \
+	$(REAL_STAGE) --name real-shards -- $(PY) jobs/build_shards.py --corpus $(DEMO_OUT)/corpus --tokenizer $(REAL_OUT)/tokenizer \
 	  --out $(REAL_OUT)/shards --tasks mlm,pairs,mono --max-len 64 --max-rows 2000 --overwrite
 	rm -rf $(REAL_OUT)/train $(REAL_OUT)/eval-init $(REAL_OUT)/eval
-	$(REAL_STAGE) --name train -- $(PY) -m trainer.train tiny shards=$(REAL_OUT)/shards out=$(REAL_OUT)/train \
+	$(REAL_STAGE) --name real-train -- $(PY) -m trainer.train tiny shards=$(REAL_OUT)/shards out=$(REAL_OUT)/train \
 	  model.init_from=$(REAL_OUT)/init recipe=ernie-m steps=$(REAL_STEPS) batch_size=8 optim.lr=3e-5 \
 	  optim.warmup_steps=$$(( $(REAL_STEPS) / 10 + 1 )) save_every=$(REAL_STEPS)
-	$(REAL_STAGE) --name plot -- $(PY) -m trainer.plot $(REAL_OUT)/train
-	$(REAL_STAGE) --name export -- $(PY) -m trainer.export $(REAL_OUT)/train $(REAL_OUT)/model --overwrite
-	$(REAL_STAGE) --name eval-init -- $(PY) -m trainer.evaluate $(REAL_OUT)/init --out $(REAL_OUT)/eval-init $(REAL_EVAL)
-	$(REAL_STAGE) --name eval -- $(PY) -m trainer.evaluate $(REAL_OUT)/model --out $(REAL_OUT)/eval $(REAL_EVAL)
+	$(REAL_STAGE) --name real-plot -- $(PY) -m trainer.plot $(REAL_OUT)/train
+	$(REAL_STAGE) --name real-export -- $(PY) -m trainer.export $(REAL_OUT)/train $(REAL_OUT)/model --overwrite
+	$(REAL_STAGE) --name real-eval-init -- $(PY) -m trainer.evaluate $(REAL_OUT)/init --out $(REAL_OUT)/eval-init $(REAL_EVAL)
+	$(REAL_STAGE) --name real-eval -- $(PY) -m trainer.evaluate $(REAL_OUT)/model --out $(REAL_OUT)/eval $(REAL_EVAL)
 	$(PY) -m trainer.evaluate.compare init=$(REAL_OUT)/eval-init trained=$(REAL_OUT)/eval --out $(REAL_OUT)/compare.md
-	@echo "demo-real: the side-by-side table in $(REAL_OUT)/compare.md; loss curves in $(REAL_OUT)/train; stage costs in $(REAL_OUT)/stages.jsonl"
+	@echo "demo-real: the side-by-side table in $(REAL_OUT)/compare.md; loss curves in $(REAL_OUT)/train; stage costs in $(REAL_LOG)"
 
 bench-kg: venv
 	$(PY) bench/bench_kg.py

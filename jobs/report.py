@@ -54,6 +54,7 @@ MODEL_CONFIG = "model/config.json"
 MODEL_WEIGHTS = "model/model.safetensors"
 EVAL_MD = "eval/results.md"
 EVAL_JSON = "eval/results.json"
+REAL_COMPARE = "real/compare.md"
 
 
 def _hints(run: str) -> dict[str, str]:
@@ -406,6 +407,8 @@ class Report:
         body += ["## Data statistics per stage", ""] + self.guarded("the data statistics", self.data)
         body += ["## Training", ""] + self.guarded(f"`{METRICS}`", self.training)
         body += ["## Evaluation", ""] + self.guarded("the evaluation", self.evaluation)
+        body += ["## From the real init (multilingual-e5-small)", ""] + self.guarded(f"`{REAL_COMPARE}`",
+                                                                                 self.real_init)
         head = self.guarded("the header", self.header)
         return "\n".join([f"# {self.title}", ""] + head + body).rstrip() + "\n"
 
@@ -963,6 +966,21 @@ class Report:
         return ["### Exported model", "", text, ""] + ([error_line(cerr), ""] if cerr else [])
 
     # -- evaluation
+
+    def real_init(self) -> list[str]:
+        """``make demo-real``'s table: the trimmed init and the model trained from it, side by side."""
+        if not self.io.exists(REAL_COMPARE):
+            return [f"_Not run:_ `{REAL_COMPARE}` does not exist. Run make demo-real (make demo runs it unless "
+                    "DEMO_REAL=0).", ""]
+        with open(self.io.path(REAL_COMPARE), encoding="utf-8") as f:
+            table = f.read().strip()
+        card, _ = self.io.json("real/init/vocab_map.json")
+        kept = _get(card or {}, "counts", "kept")
+        return ["multilingual-e5-small (`make init`), trimmed to this run's corpus plus the best-scoring pieces"
+                + (f" ({fmt_int(kept)} ids kept)" if kept else "") + ", trained briefly with the Ernie-M recipe "
+                "(`real/train`) and evaluated with quick sizes beside the init itself "
+                f"([`{REAL_COMPARE}`](../{REAL_COMPARE}); scores in %). The init's MLM head is new, so its "
+                "probing starts at zero.", "", table, ""]
 
     def evaluation(self) -> list[str]:
         lines: list[str] = []

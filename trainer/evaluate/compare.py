@@ -16,7 +16,8 @@ from xlkit_core.environment import check_environment
 
 
 def scores(res: dict) -> dict[tuple[str, str], float]:
-    """(task, language) -> score in %, for every number the suite reports per language."""
+    """(task, language) -> score in %, for every number the suite reports per language (a language with
+    nothing to score, e.g. a probe source without facts in it, has none)."""
     out: dict[tuple[str, str], float] = {}
     tatoeba = res["tasks"].get("tatoeba")
     if tatoeba:
@@ -24,10 +25,12 @@ def scores(res: dict) -> dict[tuple[str, str], float]:
             out[("Tatoeba (mean of both directions)", lang)] = 50 * (a["xx2en"] + a["en2xx"])
     for name, r in res["tasks"].get("ner", {}).items():
         for lang, s in r["languages"].items():
-            out[(f"NER {name} F1 ({s['role']})", lang)] = 100 * s["f1"]
+            if s.get("f1") is not None:
+                out[(f"NER {name} F1 ({s['role']})", lang)] = 100 * s["f1"]
     for name, r in res["tasks"].get("probe", {}).items():
         for lang, a in r["accuracy"].items():
-            out[(f"probe {name} accuracy", lang)] = 100 * a["acc"]
+            if a.get("acc") is not None:
+                out[(f"probe {name} accuracy", lang)] = 100 * a["acc"]
     return out
 
 
