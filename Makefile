@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PYTHON_SYS ?= python3
 VENV       ?= .venv
 PY         := $(VENV)/bin/python
-# Every install comes from the lock (requirements/lock.txt, made by `make lock` from pyproject.toml).
+# Every install comes from the lock (requirements.lock, made by `make lock` from pyproject.toml).
 # torch is the one package outside it: the same pinned version is a CPU wheel here and a CUDA wheel
 # on a GPU machine, so it is installed first, on its own. TORCH_SPEC must equal pyproject's torch pin
 # (tests/test_lock.py checks). TORCH_INDEX empty: the default index (the CPU wheel, no dependencies,
@@ -13,7 +13,7 @@ PY         := $(VENV)/bin/python
 # with its own exact CUDA pins (see README, "Install").
 TORCH_SPEC  ?= torch==2.13.0
 TORCH_INDEX ?=
-LOCK        := requirements/lock.txt
+LOCK        := requirements.lock
 BOOTSTRAP   := requirements/bootstrap.txt
 # `make lock` resolves against the packages published before this moment, so that regenerating the
 # lock from an unchanged pyproject.toml gives the same file; move it forward to refresh the pins.
@@ -91,7 +91,7 @@ help:
 	@echo "make bench-corpus         corpus throughput vs wikiextractor, and memory as the input grows"
 	@echo "make lint                 ruff"
 	@echo "make venv                 create .venv: torch (TORCH_SPEC, TORCH_INDEX=<CUDA wheel index>) then the locked packages"
-	@echo "make lock                 regenerate requirements/lock.txt from pyproject.toml [LOCK_DATE=<ISO time>]"
+	@echo "make lock                 regenerate requirements.lock from pyproject.toml [LOCK_DATE=<ISO time>]"
 	@echo "make doctor               Python, Java, Spark, torch, transformers and the lock's state, for bug reports"
 	@echo "make clean                remove runs/ and caches (keeps .venv)"
 

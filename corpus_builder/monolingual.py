@@ -33,12 +33,12 @@ from .parallel import (
     decode_line,
     read_losers,
     staged_batches,
-    strip_compression,
     task_error,
     text_drop_reason,
     undecodable,
     write_rejects,
 )
+from .parallel_inputs import strip_compression
 
 MONOLINGUAL = pa.schema([("lang", pa.string()), ("text", pa.string()), ("source", pa.string()),
                          ("doc_id", pa.int64())])

@@ -15,6 +15,7 @@ with English for MMKD.
 from __future__ import annotations
 
 import glob
+import json
 import os
 import uuid
 from collections import Counter
@@ -291,3 +292,31 @@ def build_part(task: str, input_path: str, input_idx: int, out_dir: str, tokeniz
         writer.abort()
         raise
     return writer.close()
+
+
+def write_manifests(tmp: str, results: list[dict], meta: dict) -> dict:
+    """Per-task ``manifest.json`` files and the shard set's top manifest, from the parts' results."""
+    tasks: dict[str, dict] = {}
+    for r in results:
+        t = tasks.setdefault(r["task"], {"files": [], "tokens": Counter(), "dropped": Counter()})
+        t["files"] += r["files"]
+        t["tokens"].update(r["tokens"])
+        t["dropped"].update(r.get("dropped", {}))
+    summary = {}
+    for task, t in sorted(tasks.items()):
+        m = {"schema_version": SCHEMA_VERSION, "task": task, "tokenizer_sha256": meta["tokenizer_sha256"],
+             "rows": sum(f["rows"] for f in t["files"]), "tokens": sum(t["tokens"].values()),
+             "tokens_by_lang": dict(sorted(t["tokens"].items())), "languages": sorted(t["tokens"]),
+             "dropped": dict(sorted(t["dropped"].items())),
+             "files": sorted(t["files"], key=lambda f: f["name"]), "max_len": meta["max_len"],
+             "max_rows": meta["max_rows"], "corpus": meta["corpus"]}
+        os.makedirs(os.path.join(tmp, task), exist_ok=True)
+        with open(os.path.join(tmp, task, "manifest.json"), "w", encoding="utf-8") as f:
+            json.dump(m, f, indent=2, ensure_ascii=False)
+            f.write("\n")
+        summary[task] = {k: m[k] for k in ("rows", "tokens", "tokens_by_lang", "dropped")} | {"files": len(m["files"])}
+    top = {"schema_version": SCHEMA_VERSION, "tasks": summary} | meta
+    with open(os.path.join(tmp, "manifest.json"), "w", encoding="utf-8") as f:
+        json.dump(top, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    return top

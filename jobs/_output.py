@@ -1,41 +1,16 @@
-"""Atomic job output: write into a temporary directory beside OUT, rename into place on success."""
+"""Job output: Spark part names made stable, and the one-line error of a job. The atomic-output
+helpers live in :mod:`kg_pipeline.output` (the trainer writes through them too) and are imported here
+for the jobs."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import uuid
 
-from kg_pipeline.errors import ConfigError, KGError, OutputExistsError
-from kg_pipeline.fsio import is_local, local_path
+from kg_pipeline.errors import KGError
+from kg_pipeline.output import commit, discard, prepare_out
 
-
-def prepare_out(out: str, overwrite: bool) -> tuple[str, str]:
-    """Check OUT and return (absolute OUT, temporary directory path beside it)."""
-    if not is_local(out):
-        raise ConfigError(f"--out {out}: the output must be a path on a filesystem that the driver and "
-                          "the executors share (local disk in local mode, NFS or similar on a cluster)")
-    out = os.path.abspath(local_path(out))
-    if os.path.exists(out) and not overwrite:
-        raise OutputExistsError(f"{out} already exists: pass --overwrite (OVERWRITE=1 with make) to replace it, "
-                                "or choose another OUT")
-    parent = os.path.dirname(out)
-    os.makedirs(parent, exist_ok=True)
-    if not os.access(parent, os.W_OK):
-        raise ConfigError(f"cannot write into {parent}: check its permissions or choose another OUT")
-    return out, os.path.join(parent, f".{os.path.basename(out)}.tmp-{uuid.uuid4().hex[:12]}")
-
-
-def commit(tmp: str, out: str) -> None:
-    """Move tmp into place; an existing OUT (allowed only with --overwrite) is replaced."""
-    old = None
-    if os.path.exists(out):
-        old = f"{tmp}.old"
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old:
-        shutil.rmtree(old, ignore_errors=True)
+__all__ = ["commit", "discard", "fail", "prepare_out", "publish_spark_parts"]
 
 
 def publish_spark_parts(directory: str) -> list[str]:
@@ -60,7 +35,3 @@ def fail(prog: str, exc: KGError) -> int:
     return exc.exit_code
 
 
-def discard(tmp: str | None) -> None:
-    """Remove an uncommitted temporary output directory, if there is one."""
-    if tmp and os.path.exists(tmp):
-        shutil.rmtree(tmp, ignore_errors=True)

@@ -11,18 +11,17 @@ as evaluation data (Tatoeba) is refused.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from corpus_builder.shards import write_manifests  # noqa: E402  (the shard contract; re-exported)
 from jobs import _spark  # noqa: E402
 from jobs._output import commit, discard, fail, prepare_out, publish_spark_parts  # noqa: E402
 from kg_pipeline import __version__  # noqa: E402
@@ -115,35 +114,6 @@ def corpus_langs(corpus: str, table: str) -> list[str]:
     for part in _parts(corpus, table):
         langs |= set(pq.read_table(part, columns=["lang"]).column("lang").unique().to_pylist())
     return sorted(langs)
-
-
-def write_manifests(tmp: str, results: list[dict], meta: dict) -> dict:
-    from corpus_builder.shards import SCHEMA_VERSION
-
-    tasks: dict[str, dict] = {}
-    for r in results:
-        t = tasks.setdefault(r["task"], {"files": [], "tokens": Counter(), "dropped": Counter()})
-        t["files"] += r["files"]
-        t["tokens"].update(r["tokens"])
-        t["dropped"].update(r.get("dropped", {}))
-    summary = {}
-    for task, t in sorted(tasks.items()):
-        m = {"schema_version": SCHEMA_VERSION, "task": task, "tokenizer_sha256": meta["tokenizer_sha256"],
-             "rows": sum(f["rows"] for f in t["files"]), "tokens": sum(t["tokens"].values()),
-             "tokens_by_lang": dict(sorted(t["tokens"].items())), "languages": sorted(t["tokens"]),
-             "dropped": dict(sorted(t["dropped"].items())),
-             "files": sorted(t["files"], key=lambda f: f["name"]), "max_len": meta["max_len"],
-             "max_rows": meta["max_rows"], "corpus": meta["corpus"]}
-        os.makedirs(os.path.join(tmp, task), exist_ok=True)
-        with open(os.path.join(tmp, task, "manifest.json"), "w", encoding="utf-8") as f:
-            json.dump(m, f, indent=2, ensure_ascii=False)
-            f.write("\n")
-        summary[task] = {k: m[k] for k in ("rows", "tokens", "tokens_by_lang", "dropped")} | {"files": len(m["files"])}
-    top = {"schema_version": SCHEMA_VERSION, "tasks": summary} | meta
-    with open(os.path.join(tmp, "manifest.json"), "w", encoding="utf-8") as f:
-        json.dump(top, f, indent=2, ensure_ascii=False)
-        f.write("\n")
-    return top
 
 
 def build(spark, args, corpus: str, tokenizer: str, tmp: str) -> dict:

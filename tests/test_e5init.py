@@ -89,9 +89,8 @@ def package() -> str:
 
 
 @pytest.fixture(scope="module")
-def converted(package, tmp_path_factory) -> dict:
-    out = tmp_path_factory.mktemp("e5init") / "model"
-    return e5init.convert(out)
+def converted(package, e5_init) -> dict:
+    return e5_init
 
 
 @pytest.fixture(scope="module")
@@ -354,12 +353,15 @@ def test_existing_out_is_refused(tmp_path, capsys):
 
 
 def test_replace_moves_the_old_directory_aside(tmp_path):
+    """The conversion commits through the shared kg_pipeline.output.commit."""
+    from kg_pipeline.output import commit
+
     new, out = tmp_path / "new", tmp_path / "out"
     new.mkdir()
     (new / "a").write_text("new")
     out.mkdir()
     (out / "b").write_text("old")
-    e5init._replace(str(new), str(out))
+    commit(str(new), str(out))
     assert os.listdir(out) == ["a"] and sorted(os.listdir(tmp_path)) == ["out"]
 
 

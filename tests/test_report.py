@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from jobs import report, stage
+from jobs import report, report_common, stage
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -310,14 +310,14 @@ def test_report_cli_rejects_a_missing_run(tmp_path):
 
 def test_embed_markdown():
     text = "# Title\n\n```\n# not a heading\n```\n\n## Sub\n\n[a](x.md) [b](https://e.org) [c](#anchor)\n"
-    out = report.embed_markdown(text, "../eval")
+    out = report_common.embed_markdown(text, "../eval")
     assert out.splitlines()[0] == "### Title" and "\n# not a heading\n" in out and "\n#### Sub\n" in out
     assert "[a](../eval/x.md)" in out and "[b](https://e.org)" in out and "[c](#anchor)" in out
 
 
 def test_top_n_buckets_the_rest():
     d = {f"l{i}": i for i in range(20)}
-    got = report.top_n(d, 5)
+    got = report_common.top_n(d, 5)
     assert [k for k, _ in got[:5]] == ["l19", "l18", "l17", "l16", "l15"]
     assert got[5] == ("other (15)", sum(range(15)))
-    assert report.top_n({"a": 1, "b": 2}, 5) == [("b", 2), ("a", 1)]
+    assert report_common.top_n({"a": 1, "b": 2}, 5) == [("b", 2), ("a", 1)]

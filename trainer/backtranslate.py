@@ -27,10 +27,9 @@ from collections.abc import Iterator
 
 import torch
 
-from corpus_builder.shards import ShardWriter
-from jobs._output import commit, discard, prepare_out
-from jobs.build_shards import write_manifests
+from corpus_builder.shards import ShardWriter, write_manifests
 from kg_pipeline.errors import KGError
+from kg_pipeline.output import commit, discard, prepare_out
 from xlkit_core.environment import check_environment
 
 from . import checkpoint

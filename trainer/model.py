@@ -22,6 +22,8 @@ import torch
 from torch import nn
 from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
 
+from xlkit_core.langs import NO_LANGUAGE
+
 SIZES = {
     "tiny": {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 128},
     "small": {"hidden_size": 768, "num_hidden_layers": 6, "num_attention_heads": 12, "intermediate_size": 3072},
@@ -29,7 +31,6 @@ SIZES = {
     "large": {"hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16, "intermediate_size": 4096},
 }
 LANGS_FILE = "xlkit_langs.json"
-NO_LANGUAGE = "<none>"          # row 0 of the language embedding: no language, or one never trained on
 
 
 class ProjectionHead(nn.Module):

@@ -100,6 +100,7 @@ from itertools import chain
 import numpy as np
 
 from corpus_builder import tokenizer as tk
+from kg_pipeline.output import commit, discard
 from trainer import e5init
 
 VOCAB_MAP_FILE = "vocab_map.json"
@@ -164,7 +165,7 @@ def table_texts(inp: tk.CorpusInput) -> Iterator[list[str]]:
             raise TrimError(f"{path}: the {inp.table} table lacks column(s) {', '.join(missing)}")
         for batch in dataset.to_batches(columns=columns, batch_size=tk.BATCH_ROWS, use_threads=False):
             inp.rows_read += batch.num_rows
-            batch = tk._decoded(batch)
+            batch = tk.plain_columns(batch)
             for column in columns:
                 yield batch.column(column).drop_null().to_pylist()
 
@@ -547,9 +548,9 @@ def trim(init_dir: str | os.PathLike, corpus_dir: str | os.PathLike, out_dir: st
     os.makedirs(tmp)
     try:
         info["files"] = write_all(init, tmp, model, new_to_old, info, usage)
-        e5init._replace(tmp, out)
+        commit(tmp, out)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        discard(tmp)
         raise
     return {"out": out, **info, "seconds": round(time.monotonic() - start, 2)}
 

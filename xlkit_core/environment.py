@@ -1,6 +1,6 @@
 """Installed versions against the lock file, checked before an entry point does any work.
 
-The lock (``requirements/lock.txt``, written by ``make lock``) pins every package; the Makefile
+The lock (``requirements.lock``, written by ``make lock``) pins every package; the Makefile
 installs exactly those versions. When the running environment differs for one of the packages the
 code depends on most, results and even imports can change (transformers 5.25 broke a fresh clone),
 so the entry points stop with one line that names the package, both versions and the fix.
@@ -35,7 +35,7 @@ def repo_root() -> Path:
 
 
 def lock_path() -> Path:
-    return Path(os.environ.get("XLKIT_LOCK") or repo_root() / "requirements" / "lock.txt")
+    return Path(os.environ.get("XLKIT_LOCK") or repo_root() / "requirements.lock")
 
 
 def normalize(name: str) -> str:
@@ -56,7 +56,7 @@ def expected_versions(path: Path | None = None) -> dict[str, str]:
     """The lock's pins plus torch's, which the Makefile installs first (its TORCH_SPEC)."""
     path = path or lock_path()
     pins = read_lock(path)
-    makefile = path.parent.parent / TORCH_PIN_FILE
+    makefile = path.parent / TORCH_PIN_FILE
     if "torch" not in pins and makefile.is_file():
         m = _TORCH_SPEC.search(makefile.read_text(encoding="utf-8"))
         if m:

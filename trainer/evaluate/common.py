@@ -19,8 +19,9 @@ import json
 import os
 from dataclasses import dataclass, field
 
+from xlkit_core.langs import NO_LANGUAGE
+
 LANGS_FILE = "xlkit_langs.json"
-NO_LANGUAGE = "<none>"      # trainer.model.NO_LANGUAGE: row 0, what a language the model never trained on gets
 # files of which at least one must be present for AutoTokenizer to load offline
 TOKENIZER_MARKERS = ("tokenizer.json", "sentencepiece.bpe.model", "spiece.model", "vocab.txt", "vocab.json",
                      "tokenizer.model")
