@@ -67,7 +67,7 @@ LENGTH_UNIT         ?=
 NO_SENTENCES        ?= 0
 DEDUP               ?= 0
 
-.PHONY: bench-trim demo-real init lock doctor eval repro-small train plot export backtranslate bench-trainer bench-gpu help venv test lint demo kg corpus parallel monolingual bench-kg bench-corpus clean
+.PHONY: bench-sentences bench-trim demo-real init lock doctor eval repro-small train plot export backtranslate bench-trainer bench-gpu help venv test lint demo kg corpus parallel monolingual bench-kg bench-corpus clean
 
 help:
 	@echo "make demo                 build, train, evaluate and report on the embedded sample into DEMO_OUT ($(DEMO_OUT)); report in DEMO_OUT/report/report.md"
@@ -88,6 +88,7 @@ help:
 	@echo "make bench-kg             knowledge-graph throughput benchmark (writes bench/results/)"
 	@echo "make bench-tokenizer      tokenization per core against HF tokenizers; make bench-align: AER; make bench-loader: loader headroom"
 	@echo "make bench-trim           continual-MLM step time of the e5 init, trimmed against untrimmed"
+	@echo "make bench-sentences      our sentence splitter against ICU's BreakIterator: agreement, disagreements to judge, speed"
 	@echo "make bench-corpus         corpus throughput vs wikiextractor, and memory as the input grows"
 	@echo "make lint                 ruff"
 	@echo "make venv                 create .venv: torch (TORCH_SPEC, TORCH_INDEX=<CUDA wheel index>) then the locked packages"
@@ -328,6 +329,9 @@ bench-loader: venv
 
 bench-trim: venv
 	$(PY) bench/bench_trim.py
+
+bench-sentences: venv
+	$(PY) bench/bench_sentences.py
 
 clean:
 	rm -rf runs .pytest_cache .ruff_cache spark-warehouse metastore_db derby.log

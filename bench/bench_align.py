@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from corpus_builder import align as A  # noqa: E402
+from xlkit_core.mdtable import md_lines, short_float  # noqa: E402
 
 DATA = Path(os.environ.get("XLKIT_SHARED_DATA", ROOT.parent / "shared" / "data")) / "multi30k" / "task1-raw"
 HAND = ROOT / "corpus_builder" / "data" / "handaligned-en-de.tsv"
@@ -112,20 +113,6 @@ def child(step: str, n: int, iterations: int) -> dict:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-def _md_table(headers: list[str], rows: list[list]) -> list[str]:
-    def fmt(v) -> str:
-        if v is None:
-            return "-"
-        if isinstance(v, float):
-            return f"{v:.3f}" if abs(v) < 10 else f"{v:,.1f}"
-        if isinstance(v, list):
-            return " / ".join(fmt(x) for x in v)
-        return f"{v:,}" if isinstance(v, int) else str(v)
-
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    return lines + ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
-
-
 def render(report: dict) -> str:
     env = report["environment"]
     sure = report["hand"]["sure"]
@@ -141,14 +128,14 @@ def render(report: dict) -> str:
     for name, runs in report["aer"].items():
         d = report["detail"][name]
         rows.append([name, runs[0] if len(runs) == 1 else runs, d["precision"], d["recall"], d["A"]])
-    md += _md_table(["alignment", "AER", "precision (A&P/A)", "recall (A&S/S)", "links"], rows)
+    md += md_lines(["alignment", "AER", "precision (A&P/A)", "recall (A&S/S)", "links"], rows, short_float)
     md += ["", "## Seconds (one core) and memory", ""]
     rows = []
     for step, t in report["timing"].items():
         rows.append([step, t["train_s"], t["total_s"], t["cpu_s"], t.get("children_cpu_s"), t["peak_rss_mib"],
                      t.get("links_per_pair"), t["runs_total_s"]])
-    md += _md_table(["engine", "train s", "total s", "CPU s (python)", "CPU s (children)", "peak RSS MiB",
-                     "links/pair (gdfa)", "all runs total s"], rows)
+    md += md_lines(["engine", "train s", "total s", "CPU s (python)", "CPU s (children)", "peak RSS MiB",
+                     "links/pair (gdfa)", "all runs total s"], rows, short_float)
     md += ["", "train s: both directions, IBM1 (+ HMM) EM and decoding; total s: align_corpus end to end "
            "(tokenisation, vocabularies, training, grow-diag-final-and over all pairs). eflomal's sampler "
            "runs as a child process (its CPU time is under children), with several threads.", ""]

@@ -45,7 +45,9 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from bench_kg import MB, MIB, NOISY_SPREAD, ROOT, BenchError, ChildRun, _md_table, environment, run_child
+from bench_kg import MB, MIB, NOISY_SPREAD, ROOT, BenchError, ChildRun, environment, run_child
+
+from xlkit_core.mdtable import md_lines  # noqa: E402
 
 DATA = Path("/work/shared/data")
 DUMPS = {
@@ -491,7 +493,7 @@ def build_report(raw: dict, growth: list[dict], profile: dict, work: Path, repea
 def _md_throughput(report: dict) -> list[str]:
     rows = report["throughput"]
     out = ["## Throughput (articles per second per core; fastest run)", ""]
-    out += _md_table(["lang", "tool", "articles", "seconds", "pages/s per core", "process wall s", "process CPU s",
+    out += md_lines(["lang", "tool", "articles", "seconds", "pages/s per core", "process wall s", "process CPU s",
                       "pages per CPU-s", "peak RSS MiB", "all runs s"], [list(r.values()) for r in rows])
     noisy = [f"{r['lang']} {r['tool']}" for r in rows if max(r["all_runs_s"]) > NOISY_SPREAD * min(r["all_runs_s"])]
     setup = ", ".join(f"{lang} {report['raw'][f'pass1_{lang}']['setup_s']:.2f} s" for lang in DUMPS)
@@ -504,7 +506,7 @@ def _md_throughput(report: dict) -> list[str]:
     if noisy:
         out += ["", f"Runs differ by more than {NOISY_SPREAD - 1:.0%} (noisy machine?): " + "; ".join(noisy) + "."]
     out += ["", "### ours / wikiextractor (articles per second per core)", ""]
-    out += _md_table(["lang", "pass 1 loop vs wx process", "pass 1 process vs wx process", "pass 1 CPU vs wx CPU",
+    out += md_lines(["lang", "pass 1 loop vs wx process", "pass 1 process vs wx process", "pass 1 CPU vs wx CPU",
                       f"job pages pass (local[{CORES}], per core) vs wx"], [list(r.values()) for r in report["ratios"]])
     return out
 
@@ -514,7 +516,7 @@ def _md_jobs(report: dict) -> list[str]:
     rows = [[lang, j["splits"], j["articles"], j["wall_s"], j["job_s"], j["pages_s"], j["resolve_and_write_s"],
              j["pages_per_s_per_core"], j["peaks_mib"].get("python worker"), j["peaks_mib"].get("driver JVM"),
              _all_runs(j, "wall_s")] for lang, j in ((lang, report["raw"][f"job_{lang}"]) for lang in DUMPS)]
-    out += _md_table(["lang", "splits", "articles", "wall s", "manifest total s", "pages pass s",
+    out += md_lines(["lang", "splits", "articles", "wall s", "manifest total s", "pages pass s",
                       "resolve_and_write s", "pages/s per core", "peak worker MiB", "peak JVM MiB",
                       "all runs wall s"], rows)
     return out + ["", "On inputs this small both passes are mostly fixed cost (Python workers starting and "
@@ -532,7 +534,7 @@ def _md_agreement(report: dict) -> list[str]:
                      f"{a['links']['wikiextractor']:,} / {a['links']['ours']:,} / {a['links']['ours_main_namespace']:,}",
                      pp["median_chars_ratio"], pp["share_chars_agree"], pp["median_main_links_ratio"],
                      pp["share_main_links_agree"]])
-    out += _md_table(["lang", "articles wx / ours / both", "text chars wx / ours", "links wx / ours all / ours main ns",
+    out += md_lines(["lang", "articles wx / ours / both", "text chars wx / ours", "links wx / ours all / ours main ns",
                       "median chars ours/wx", "pages chars agree", "median links ours main/wx", "pages links agree"], rows)
     out += ["", f"Per page: articles both wrote; 'agree' = ours / wx within {AGREE[0]}..{AGREE[1]}. wikiextractor "
             "(without --html) drops list items (lines starting with * # ;) with their links, and keeps section "
@@ -541,7 +543,7 @@ def _md_agreement(report: dict) -> list[str]:
             "mentions. Most different pages (by characters; list pages, typically):", ""]
     rows = [[lang, w["page_id"], w["chars_wx"], w["chars_ours"], w["links_wx"], w["main_links_ours"]]
             for lang, a in report["agreement"].items() for w in a["per_page"]["most_different"]]
-    return out + _md_table(["lang", "page id", "chars wx", "chars ours", "links wx", "main links ours"], rows)
+    return out + md_lines(["lang", "page id", "chars wx", "chars ours", "links wx", "main links ours"], rows)
 
 
 def _md_growth(report: dict) -> list[str]:
@@ -551,7 +553,7 @@ def _md_growth(report: dict) -> list[str]:
              g["pages_s"], g["pages_per_s_per_core"], g["wall_s"], g["peaks_mib"].get("python worker"),
              g["peaks_mib"].get("pyspark daemon"), g["peaks_mib"].get("driver JVM"),
              g["peaks_mib"].get("driver python")] for g in report["growth"]]
-    out += _md_table(["k", "pages", "XML MB", "bz2 MB", "splits", "pages pass s", "pages/s per core", "job wall s",
+    out += md_lines(["k", "pages", "XML MB", "bz2 MB", "splits", "pages pass s", "pages/s per core", "job wall s",
                       "peak worker MiB", "peak daemon MiB", "peak JVM MiB", "peak driver python MiB"], rows)
     return out + ["", "One run per k. Peak RSS polled every 0.2 s over the driver's process tree (a worker's RSS "
                   "includes pages shared with the daemon it forked from); reported, not asserted."]
@@ -561,8 +563,8 @@ def _md_profile(report: dict) -> list[str]:
     p = report["profile_en_pass1"]
     out = [f"## Where pass 1's time goes (cProfile, enwiki, {p['seconds_profiled']:.1f} s under the profiler)", ""]
     cols = ["function", "ncalls", "tottime_s", "cumtime_s"]
-    out += ["Top by cumulative time:", ""] + _md_table(cols, [[r[c] for c in cols] for r in p["top_cumulative"]])
-    return out + ["", "Top by own time:", ""] + _md_table(cols, [[r[c] for c in cols] for r in p["top_tottime"]])
+    out += ["Top by cumulative time:", ""] + md_lines(cols, [[r[c] for c in cols] for r in p["top_cumulative"]])
+    return out + ["", "Top by own time:", ""] + md_lines(cols, [[r[c] for c in cols] for r in p["top_tottime"]])
 
 
 def _md_extrapolation(report: dict) -> list[str]:
@@ -571,7 +573,7 @@ def _md_extrapolation(report: dict) -> list[str]:
     rows = [list(r.values()) for r in x["rows"]]
     rows.append(["total", sum(r["articles_approx"] for r in x["rows"]), "", "", x["total_ours_core_hours"],
                  x["total_wx_core_hours"]])
-    out += _md_table(["lang", "articles (approx., 2024)", "rate from", "ours pages/s per core", "ours core-hours",
+    out += md_lines(["lang", "articles (approx., 2024)", "rate from", "ours pages/s per core", "ours core-hours",
                       "wikiextractor core-hours"], rows)
     v, t = x["en_by_xml_volume"], x["en_by_text_length"]
     out += ["", "Article counts are approximate (2024, rounded). Rates: en's measured per-core pass-1 rate for "

@@ -70,6 +70,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from xlkit_core.mdtable import md_lines  # noqa: E402
+
 PEAK_N = 8192
 DRY_PEAK_N = 512
 XLMR_VOCAB = 250002
@@ -337,18 +339,6 @@ def summarize(r: dict, peak: float, nominal: float | None) -> dict:
                 "flops_per_token": r["flops"] / r["tokens"]}
 
 
-def md_table(headers: list[str], rows: list[list]) -> list[str]:
-    def fmt(v) -> str:
-        if v is None:
-            return "-"
-        if isinstance(v, float):
-            return f"{v:.3f}" if abs(v) < 1 else f"{v:,.2f}" if abs(v) < 100 else f"{v:,.0f}"
-        return f"{v:,}" if isinstance(v, int) else str(v)
-
-    return ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"] + \
-        ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
-
-
 def render(report: dict) -> str:
     env, peak = report["environment"], report["peak"]
     nominal = report["nominal_peak_tflops"]
@@ -362,7 +352,7 @@ def render(report: dict) -> str:
     rows = [[r["size"], r["mode"], "yes" if r["compile"] else "no", r["seq_len"], r["batch_size"], r["steps"],
              r["n_enc"] / 1e6, r["n_total"] / 1e6, r["tokens_per_s"], r["median_step_s"] * 1000, r["tflops"],
              r["mfu"], r["mfu_nominal"], r["peak_mem_gib"]] for r in report["runs"]]
-    out += md_table(["size", "mode", "compile", "seq", "batch", "steps", "N_enc M", "params M", "tokens/s",
+    out += md_lines(["size", "mode", "compile", "seq", "batch", "steps", "N_enc M", "params M", "tokens/s",
                      "median step ms", "model TFLOP/s", "MFU (measured peak)", "MFU (nominal)", "peak mem GiB"], rows)
     if report.get("flop_check"):
         c = report["flop_check"]

@@ -42,6 +42,11 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from xlkit_core.mdtable import md_lines  # noqa: E402
+
 SAMPLE = Path("/work/shared/data/wikidata-wikibrain-testdump/wikidata-testdump-2014.shared.json.bz2")
 TARGET_BZ2_BYTES = 35_000_000     # default --copies makes the bz2 about this big
 ID_STRIDE = 10_000_000            # copy k gets ids Q(n + k * ID_STRIDE), P(n + k * ID_STRIDE)
@@ -195,7 +200,7 @@ def _item_triples(entity) -> list[tuple[str, str, str]]:
 
 
 def _wikipedia_sitelinks(entity) -> list[tuple[str, str, str]]:
-    from kg_pipeline.sites import site_to_lang
+    from xlkit_core.langs import site_to_lang
 
     if entity.entity_type != "item":
         return []
@@ -211,7 +216,8 @@ def step_baseline(path: str, out_dir: str) -> dict:
     """qwikidata reader -> entities, sitelinks, triples, properties (our schemas and Parquet writer)."""
     from qwikidata.json_dump import WikidataJsonDump
 
-    from kg_pipeline.tables import ENTITIES, PROPERTIES, SITELINKS, TRIPLES, PartWriter
+    from kg_pipeline.tables import ENTITIES, PROPERTIES, SITELINKS, TRIPLES
+    from xlkit_core.parts import PartWriter
 
     schemas = dict(zip(TABLES, (ENTITIES, SITELINKS, TRIPLES, PROPERTIES), strict=True))
     w = {name: PartWriter(out_dir, name, schema, 0, "baseline") for name, schema in schemas.items()}
@@ -551,20 +557,6 @@ def extrapolate(inp: BenchInput, raw: dict, cores: int) -> dict:
     }
 
 
-def _md_table(headers: list[str], rows: list[list]) -> list[str]:
-    def fmt(v) -> str:
-        if v is None:
-            return "-"
-        if isinstance(v, float):
-            return f"{v:.3f}" if abs(v) < 1 else f"{v:,.2f}" if abs(v) < 100 else f"{v:,.0f}"
-        if isinstance(v, list):
-            return " / ".join(fmt(x) for x in v)
-        return f"{v:,}" if isinstance(v, int) else str(v)
-
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    return lines + ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
-
-
 def render_markdown(report: dict) -> str:
     inp, env, cores = report["input"], report["environment"], report["cores"]
     out = ["# Knowledge-graph throughput benchmark", "",
@@ -577,20 +569,20 @@ def render_markdown(report: dict) -> str:
            f"{inp['sample_bytes_per_entity']:,.0f} bytes/entity.", "", "## Throughput", ""]
     headers = ["step", "cores", "seconds", "entities/s", "entities/s per core", "JSON MB/s per core",
                "vs ceiling (per core)", "peak RSS MiB", "all runs s"]
-    out += _md_table(headers, [list(r.values()) for r in report["throughput"]])
+    out += md_lines(headers, [list(r.values()) for r in report["throughput"]])
     noisy = [r["step"] for r in report["throughput"] if max(r["all_runs_s"]) > NOISY_SPREAD * min(r["all_runs_s"])]
     if noisy:
         out += ["", f"Runs differ by more than {NOISY_SPREAD - 1:.0%} (noisy machine?): " + "; ".join(noisy) + "."]
     out += ["", "Peak RSS: one process for the single-core steps; the largest Python worker for a parse "
             "pass; the sum over the whole process tree for a whole job.", "", "## Ours: peak RSS per process type (MiB)", ""]
     kinds = ["driver python", "driver JVM", "pyspark daemon", "python worker", "tree sum"]
-    out += _md_table(["run", *kinds], [[name, *(p.get(k) for k in kinds)] for name, p in report["ours_peaks_mib"].items()])
+    out += md_lines(["run", *kinds], [[name, *(p.get(k) for k in kinds)] for name, p in report["ours_peaks_mib"].items()])
     out += ["", "## Row counts", ""]
-    out += _md_table(["table", "baseline B", *report["ours_rows"]],
+    out += md_lines(["table", "baseline B", *report["ours_rows"]],
                      [[t, report["baseline_rows"][t], *(r[t] for r in report["ours_rows"].values())] for t in TABLES])
     b = report["bz2"]
     out += ["", f"## bzip2: Hadoop's Java codec vs libbz2 (decompressed MB/s per core, local[{cores}])", ""]
-    out += _md_table(["measure", "value"], [
+    out += md_lines(["measure", "value"], [
         ["spark.read.text(bz2).count() s", b["spark_text_count_bz2_s"]],
         ["spark.read.text(plain).count() s", b["spark_text_count_plain_s"]],
         ["all runs s, bz2", b["all_runs_bz2_s"]],

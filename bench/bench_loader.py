@@ -192,7 +192,8 @@ def step_loader(directory: str, task: str, examples: int, rounds: int) -> dict:
     cpu = pin_one_core()
     import torch
 
-    from trainer.data import ShardSet, TaskStream
+    from trainer.data import TaskStream
+    from xlkit_core.shards import ShardSet
 
     torch.set_num_threads(1)
     t0 = time.perf_counter()
@@ -358,7 +359,7 @@ def build_real_shards(work: Path) -> tuple[Path, dict[str, float]]:
 
 def column_shares(directory: Path) -> dict[str, float]:
     """Each column's share of the in-memory Arrow buffer bytes of one task."""
-    from trainer.data import ShardSet
+    from xlkit_core.shards import ShardSet
 
     shards = ShardSet.open(str(directory), verify=False)
     sizes: dict[str, int] = {}

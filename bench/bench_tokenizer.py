@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
 def measure(directory: Path, texts: list[str], repeat: int) -> dict:
     import tokenizers
 
-    from corpus_builder.tokenizer import HF_FILE, XlmrTokenizer, load_hf
+    from xlkit_core.tokenizer import HF_FILE, XlmrTokenizer, load_hf
 
     ours = XlmrTokenizer.load(str(directory), threads=1)
     hf = tokenizers.Tokenizer.from_file(str(directory / HF_FILE))

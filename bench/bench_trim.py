@@ -108,8 +108,8 @@ def prepare(args: argparse.Namespace, work: Path) -> dict:
 
 def packed_batches(init: str, corpus: str, n: int, rows: int, width: int) -> list[list[list[int]]]:
     """``n`` batches of ``rows`` x ``width`` init ids: the corpus texts as <s> ids </s>, packed."""
-    from corpus_builder import tokenizer as tk
     from trainer import trim
+    from xlkit_core import tokenizer as tk
 
     need, stream = n * rows * width, []
     tok = tk.XlmrTokenizer.load(init)
@@ -128,7 +128,7 @@ def masked(batch: list[list[int]], mask_id: int, prob: float, seed: int):
     import numpy as np
     import torch
 
-    from trainer.masking import IGNORE
+    from trainer.token_noise import IGNORE
 
     ids = torch.tensor(batch)
     draw = torch.from_numpy(np.random.default_rng(seed).random(ids.shape) < prob) & (ids > 3)

@@ -18,23 +18,12 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from xlkit_core.tokenizer import MAX_SENTENCE_BYTES, TokenizerError, TokenizerInputError  # noqa: F401
+
 # sentencepiece skips longer lines; we cut lines into chunks of at most this many characters
 # (4 UTF-8 bytes each at most, so a chunk stays under MAX_SENTENCE_BYTES).
 MAX_LINE_CHARS = 4000
-MAX_SENTENCE_BYTES = 16384
 BATCH_ROWS = 8192
-
-
-class TokenizerError(Exception):
-    """A tokenizer build or load that cannot go on; the message says why and what to do."""
-
-    exit_code = 1
-
-
-class TokenizerInputError(TokenizerError):
-    """Bad usage or bad input (missing corpus, empty language, vocabulary too large): exit code 2."""
-
-    exit_code = 2
 
 
 # ---- sampling ----------------------------------------------------------------------------------

@@ -7,38 +7,28 @@ Two kinds of input (`MonoInput`):
 - the `sentences` table of a corpus directory (jobs/build_corpus.py): one row per sentence,
   `doc_id` = page_id, `source` = `wikipedia`, one task per Parquet part.
 
-The line reader, decoding, rejects and the length filter are those of corpus_builder/parallel.py.
+The line reader, decoding, rejects and the length filter are corpus_builder/textio.py's, and the
+stage -> deduplicate -> publish passes corpus_builder/staging.py's, as for the parallel table.
 """
 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kg_pipeline.errors import ConfigError, InputError, KGError
-from kg_pipeline.fsio import list_inputs
-from kg_pipeline.tables import PartWriter
+from xlkit_core.errors import ConfigError, InputError
+from xlkit_core.fsio import list_inputs
+from xlkit_core.langs import is_code, normalise
+from xlkit_core.parts import REJECTS, Reject
+from xlkit_core.step import Outcome, Parts, run_task
 
-from .langcodes import is_code, normalise
-from .parallel import (
-    CleanConfig,
-    LineReader,
-    ReadStats,
-    Reject,
-    decode_line,
-    read_losers,
-    staged_batches,
-    task_error,
-    text_drop_reason,
-    undecodable,
-    write_rejects,
-)
 from .parallel_inputs import strip_compression
+from .staging import read_losers, staged_batches
+from .textio import CleanConfig, LineReader, ReadStats, decode_line, text_drop_reason, undecodable
 
 MONOLINGUAL = pa.schema([("lang", pa.string()), ("text", pa.string()), ("source", pa.string()),
                          ("doc_id", pa.int64())])
@@ -172,57 +162,45 @@ def stage_mono_task(task: int, inp_dict: dict, cfg_dict: dict, encoding: str, st
     go straight to the final part of `monolingual`.
     """
     inp, cfg = MonoInput(**inp_dict), CleanConfig(**cfg_dict)
-    attempt = uuid.uuid4().hex[:8]
-    if stage_dir:
-        w = PartWriter(stage_dir, "mono", STAGE_MONO, task, attempt)
-        row_of = lambda r: (task, r.row, r.lang, r.text, r.doc_id)  # noqa: E731
-    else:
-        w = PartWriter(out_dir, "monolingual", MONOLINGUAL, task, attempt)
-        row_of = lambda r: (r.lang, r.text, r.source, r.doc_id)  # noqa: E731
-    rejects = write_rejects(out_dir, "monolingual_rejects", task, attempt)
-    stats = ReadStats()
-    try:
+
+    def body(parts: Parts) -> dict:
+        if stage_dir:
+            w = parts.open(stage_dir, "mono", STAGE_MONO, task, key="rows")
+            row_of = lambda r: (task, r.row, r.lang, r.text, r.doc_id)  # noqa: E731
+        else:
+            w = parts.open(out_dir, "monolingual", MONOLINGUAL, task, key="rows")
+            row_of = lambda r: (r.lang, r.text, r.source, r.doc_id)  # noqa: E731
+        rejects = parts.open(out_dir, "monolingual_rejects", REJECTS, task)
+        stats = ReadStats()
         if inp.kind == "sentences":
             records = read_sentences(inp, cfg, stats)
         else:
-            records = read_documents(inp, cfg, encoding, stats,
-                                     lambda r: rejects.append((r.source, r.line, r.offset, r.reason, r.excerpt)))
+            records = read_documents(inp, cfg, encoding, stats, lambda r: rejects.append(r.row()))
         langs: dict[str, int] = {}
         for r in records:
             w.append(row_of(r))
             langs[r.lang] = langs.get(r.lang, 0) + 1
-        rows = w.close()
-        reject_lines = rejects.close()
-    except KGError as exc:  # a corrupt compressed file: reported by the driver as one line
-        w.abort()
-        rejects.abort()
-        return {"task": task, "error": str(exc)}
-    except BaseException as exc:
-        w.abort()
-        rejects.abort()
-        if isinstance(exc, Exception):
-            raise task_error(inp.path, exc) from None
-        raise
-    return {"task": task, "counters": dict(stats.counters), "files": stats.files, "rows": rows,
-            "by_lang": langs, "reject_lines": reject_lines}
+        rows = parts.close()
+        return Outcome(task, stats.counters, {"files": stats.files, "rows": rows["rows"], "by_lang": langs,
+                                              "reject_lines": rows["monolingual_rejects"]}).as_dict()
+
+    return run_task(inp.path, body)
 
 
 def publish_mono_task(task: int, inp_dict: dict, stage_dir: str, losers_dir: str | None, out_dir: str) -> dict:
     """Spark task body, pass 2: the staged rows of one input without the duplicates -> its final part."""
     inp = MonoInput(**inp_dict)
-    w = PartWriter(out_dir, "monolingual", MONOLINGUAL, task, uuid.uuid4().hex[:8])
-    langs: dict[str, int] = {}
-    try:
+
+    def body(parts: Parts) -> dict:
+        w = parts.open(out_dir, "monolingual", MONOLINGUAL, task)
+        langs: dict[str, int] = {}
         losers = read_losers(losers_dir, task)
         for batch in staged_batches(stage_dir, "mono", task, losers):
             cols = (batch.column(n).to_pylist() for n in ("lang", "text", "doc_id"))
             for lang, text, doc_id in zip(*cols, strict=True):
                 w.append((lang, text, inp.source, doc_id))
                 langs[lang] = langs.get(lang, 0) + 1
-        rows = w.close()
-    except BaseException as exc:
-        w.abort()
-        if isinstance(exc, Exception):
-            raise task_error(inp.path, exc) from None
-        raise
-    return {"task": task, "rows": rows, "duplicates": int(len(losers)), "by_lang": langs}
+        rows = parts.close()
+        return {"task": task, "rows": rows["monolingual"], "duplicates": int(len(losers)), "by_lang": langs}
+
+    return run_task(inp.path, body)

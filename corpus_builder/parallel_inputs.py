@@ -10,10 +10,9 @@ import os
 import re
 from dataclasses import asdict, dataclass, replace
 
-from kg_pipeline.errors import ConfigError, InputError
-from kg_pipeline.fsio import list_inputs
-
-from .langcodes import is_code, normalise
+from xlkit_core.errors import ConfigError, InputError
+from xlkit_core.fsio import list_inputs
+from xlkit_core.langs import is_code, normalise
 
 COMPRESSED = (".gz", ".bz2", ".xz")
 SPLITS = {"train": "train", "val": "val", "valid": "val", "dev": "val", "test": "test"}

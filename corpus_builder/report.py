@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
+from xlkit_core.mdtable import md_table  # noqa: E402
+
 
 def _log_axis(axis) -> None:
     """Log scale with plain numbers (1, 2, 5, 10, 20, ...) instead of 2x10^0."""
@@ -103,10 +105,8 @@ def plot_reasons(m: dict, out: str) -> str:
     return _save(fig, os.path.join(out, "reasons.png"))
 
 
-def _md_table(header: list[str], rows: list[list]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(f"{v:,}" if isinstance(v, int) else str(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
+def _count(v) -> str:
+    return f"{v:,}" if isinstance(v, int) else str(v)
 
 
 def write_report(m: dict, out: str) -> str:
@@ -126,16 +126,16 @@ def write_report(m: dict, out: str) -> str:
         "# Corpus report", "",
         f"Built from {len(m['inputs'])} dump(s) in {len(pl['pages'])} language(s) with the KG at `{m['kg']['path']}`.", "",
         "## Per language", "",
-        _md_table(["lang", "pages", "redirects", "sentences", "links", "resolved", "share"], rows), "",
+        md_table(["lang", "pages", "redirects", "sentences", "links", "resolved", "share"], rows, fmt=_count), "",
         f"![volume]({pngs[0]})", "", f"![resolved]({pngs[1]})", "",
         "## Tables", "",
-        _md_table(["table", "rows"], [[k, v["rows"]] for k, v in m["tables"].items()]), "",
+        md_table(["table", "rows"], [[k, v["rows"]] for k, v in m["tables"].items()], fmt=_count), "",
         "## Unresolved links by reason", "",
-        _md_table(["lang"] + reasons, unresolved) if reasons else "Every link was resolved.", "",
+        md_table(["lang"] + reasons, unresolved, fmt=_count) if reasons else "Every link was resolved.", "",
         "## Mentions per entity", "",
         f"![rank/frequency]({pngs[2]})", "",
         "## Rejected pages", "",
-        _md_table(["reason", "pages"], [[k, v] for k, v in m["rejects"]["by_reason"].items()])
+        md_table(["reason", "pages"], [[k, v] for k, v in m["rejects"]["by_reason"].items()], fmt=_count)
         if m["rejects"]["by_reason"] else "No page was rejected.", "",
         f"![reasons]({pngs[3]})", "",
     ]

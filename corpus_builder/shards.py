@@ -15,107 +15,13 @@ with English for MMKD.
 from __future__ import annotations
 
 import glob
-import json
 import os
-import uuid
-from collections import Counter
 from collections.abc import Iterable, Iterator
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kg_pipeline.fsio import sha256_file
-
-SCHEMA_VERSION = 1
-IDS = pa.list_(pa.int32())
-PAIRS = pa.list_(pa.list_(pa.int32()))
-
-SCHEMAS: dict[str, pa.Schema] = {
-    "mlm": pa.schema([("input_ids", IDS), ("lang", pa.string()), ("doc", pa.string())]),
-    "pairs": pa.schema([("src_ids", IDS), ("tgt_ids", IDS), ("src_lang", pa.string()), ("tgt_lang", pa.string()),
-                        ("source", pa.string())]),
-    "mono": pa.schema([("ids", IDS), ("lang", pa.string()), ("tgt_langs", pa.list_(pa.string()))]),
-    "mep": pa.schema([("ids", IDS), ("mention_start", pa.int32()), ("mention_end", pa.int32()),
-                      ("qid", pa.string()), ("candidate", pa.int32()), ("lang", pa.string())]),
-    "oe": pa.schema([("query_ids", IDS), ("subject", pa.string()), ("property", pa.string()),
-                     ("object", pa.string()), ("lang", pa.string())]),
-    "docs": pa.schema([("qid", pa.string()), ("lang", pa.string()), ("ids", IDS)]),
-    "distill": pa.schema([("en_text", pa.string()), ("x_text", pa.string()), ("x_lang", pa.string()),
-                          ("en_ids", IDS), ("en_word_ids", IDS), ("x_ids", IDS), ("x_word_ids", IDS),
-                          ("alignment", PAIRS)]),
-}
-TASKS = tuple(SCHEMAS)
-
-
-class ShardError(Exception):
-    """A shard build or a shard read that cannot go on; the message says why and what to do."""
-
-
-class ShardWriter:
-    """Writes rows of one task from one input part into files of at most ``max_rows`` rows."""
-
-    def __init__(self, out_dir: str, task: str, input_idx: int, max_rows: int, batch_rows: int = 1024):
-        self.dir = os.path.join(out_dir, task)
-        self.task, self.input_idx, self.max_rows, self.batch_rows = task, input_idx, max_rows, batch_rows
-        self.schema = SCHEMAS[task]
-        self.files: list[dict] = []
-        self.tokens: Counter = Counter()
-        self.dropped: Counter = Counter()
-        self._cols: dict[str, list] = {f.name: [] for f in self.schema}
-        self._pending = 0
-        self._rows_in_file = 0
-        self._writer = None
-        self._tmp = self._final = None
-        self._attempt = uuid.uuid4().hex[:8]
-
-    def _open(self) -> None:
-        os.makedirs(self.dir, exist_ok=True)
-        self._final = os.path.join(self.dir, f"part-{self.input_idx:05d}-{len(self.files):03d}.arrow")
-        self._tmp = f"{self._final}.{self._attempt}.inprogress"
-        self._writer = pa.ipc.new_file(self._tmp, self.schema)
-        self._rows_in_file = 0
-
-    def append(self, row: dict, lang: str, n_tokens: int) -> None:
-        for name, col in self._cols.items():
-            col.append(row[name])
-        self._pending += 1
-        self.tokens[lang] += n_tokens
-        if self._pending >= self.batch_rows or self._rows_in_file + self._pending >= self.max_rows:
-            self._flush()
-
-    def _flush(self) -> None:
-        if not self._pending:
-            return
-        if self._writer is None:
-            self._open()
-        batch = pa.RecordBatch.from_arrays([pa.array(self._cols[f.name], type=f.type) for f in self.schema],
-                                           schema=self.schema)
-        self._writer.write_batch(batch)
-        self._rows_in_file += self._pending
-        self._cols = {f.name: [] for f in self.schema}
-        self._pending = 0
-        if self._rows_in_file >= self.max_rows:
-            self._close_file()
-
-    def _close_file(self) -> None:
-        self._writer.close()
-        os.replace(self._tmp, self._final)
-        self.files.append({"name": os.path.basename(self._final), "rows": self._rows_in_file,
-                           "bytes": os.path.getsize(self._final), "sha256": sha256_file(self._final)})
-        self._writer = None
-
-    def close(self) -> dict:
-        self._flush()
-        if self._writer is not None:
-            self._close_file()
-        return {"task": self.task, "input_idx": self.input_idx, "files": self.files, "tokens": dict(self.tokens),
-                "dropped": dict(self.dropped)}
-
-    def abort(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            if os.path.exists(self._tmp):
-                os.remove(self._tmp)
+from xlkit_core.shards import ShardWriter
+from xlkit_core.step import Parts, run_task
 
 
 def parquet_parts(directory: str) -> list[str]:
@@ -189,7 +95,7 @@ class _Tok:
     """The tokenizer as the shard builder uses it."""
 
     def __init__(self, directory: str):
-        from .tokenizer import XlmrTokenizer
+        from xlkit_core.tokenizer import XlmrTokenizer
 
         self.tok = XlmrTokenizer.load(directory)
         self.bos_id, self.eos_id = self.tok.bos_id, self.tok.eos_id
@@ -252,7 +158,7 @@ def _rows_docs(path, tok, cfg):
 
 
 def _rows_distill(path, tok, cfg):
-    from .align import tokenize_words
+    from xlkit_core.words import tokenize_words
 
     for r in iter_rows(path, ["src_lang", "tgt_lang", "src", "tgt", "source", "split", "alignment"]):
         if r["source"] in cfg["excluded_sources"] or r.get("split", "train") != "train" or "en" not in (
@@ -278,45 +184,17 @@ ROW_BUILDERS = {"mlm": _rows_mlm, "pairs": _rows_pairs, "mono": _rows_mono, "mep
 
 
 def build_part(task: str, input_path: str, input_idx: int, out_dir: str, tokenizer_dir: str, cfg: dict) -> dict:
-    """Tokenize one Parquet part into shard files of ``task``; returns files, sha256s, tokens per language."""
-    tok = _Tok(tokenizer_dir)
-    writer = ShardWriter(out_dir, task, input_idx, cfg["max_rows"])
-    keep = set(cfg["keep_langs"]) if cfg.get("keep_langs") else None
-    try:
+    """Tokenize one Parquet part into shard files of ``task``; returns files, sha256s, tokens per language.
+    The Spark task of jobs/build_shards.py, shaped by :func:`xlkit_core.step.run_task`."""
+    def body(parts: Parts) -> dict:
+        tok = _Tok(tokenizer_dir)
+        writer = parts.add(task, ShardWriter(out_dir, task, input_idx, cfg["max_rows"]))
+        keep = set(cfg["keep_langs"]) if cfg.get("keep_langs") else None
         for row, lang, n in ROW_BUILDERS[task](input_path, tok, cfg):
             if row is None:
                 writer.dropped[lang] += 1   # here ``lang`` carries the reason
             elif keep is None or lang in keep:
                 writer.append(row, lang, n)
-    except BaseException:
-        writer.abort()
-        raise
-    return writer.close()
+        return parts.close()[task]
 
-
-def write_manifests(tmp: str, results: list[dict], meta: dict) -> dict:
-    """Per-task ``manifest.json`` files and the shard set's top manifest, from the parts' results."""
-    tasks: dict[str, dict] = {}
-    for r in results:
-        t = tasks.setdefault(r["task"], {"files": [], "tokens": Counter(), "dropped": Counter()})
-        t["files"] += r["files"]
-        t["tokens"].update(r["tokens"])
-        t["dropped"].update(r.get("dropped", {}))
-    summary = {}
-    for task, t in sorted(tasks.items()):
-        m = {"schema_version": SCHEMA_VERSION, "task": task, "tokenizer_sha256": meta["tokenizer_sha256"],
-             "rows": sum(f["rows"] for f in t["files"]), "tokens": sum(t["tokens"].values()),
-             "tokens_by_lang": dict(sorted(t["tokens"].items())), "languages": sorted(t["tokens"]),
-             "dropped": dict(sorted(t["dropped"].items())),
-             "files": sorted(t["files"], key=lambda f: f["name"]), "max_len": meta["max_len"],
-             "max_rows": meta["max_rows"], "corpus": meta["corpus"]}
-        os.makedirs(os.path.join(tmp, task), exist_ok=True)
-        with open(os.path.join(tmp, task, "manifest.json"), "w", encoding="utf-8") as f:
-            json.dump(m, f, indent=2, ensure_ascii=False)
-            f.write("\n")
-        summary[task] = {k: m[k] for k in ("rows", "tokens", "tokens_by_lang", "dropped")} | {"files": len(m["files"])}
-    top = {"schema_version": SCHEMA_VERSION, "tasks": summary} | meta
-    with open(os.path.join(tmp, "manifest.json"), "w", encoding="utf-8") as f:
-        json.dump(top, f, indent=2, ensure_ascii=False)
-        f.write("\n")
-    return top
+    return run_task(f"{input_path} ({task} shards)", body)

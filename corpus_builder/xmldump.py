@@ -17,11 +17,12 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import BinaryIO
 
-from kg_pipeline.bz2split import Bz2Blocks
-from kg_pipeline.errors import CorruptInputError, InputError
-from kg_pipeline.fsio import open_binary
-from kg_pipeline.reader import READ_CHUNK, plain_chunks, sniff_codec
-from kg_pipeline.sites import LANG_RE, site_to_lang
+from xlkit_core.bz2split import Bz2Blocks
+from xlkit_core.codecs import READ_CHUNK, plain_chunks, sniff_codec
+from xlkit_core.errors import CorruptInputError, InputError
+from xlkit_core.fsio import open_binary
+from xlkit_core.langs import LANG_RE, site_to_lang
+from xlkit_core.parts import Reject
 
 PAGE_OPEN = b"<page>"
 PAGE_CLOSE = b"</page>"
@@ -79,12 +80,9 @@ class RawPage:
     text: str
 
 
-@dataclass(slots=True)
-class PageReject:
-    offset: int
-    title: str | None
-    reason: str
-    excerpt: str
+def page_reject(offset: int, title: str | None, reason: str, excerpt: str) -> Reject:
+    """A page that cannot be read, at its byte offset in the decompressed dump."""
+    return Reject(reason, excerpt, offset=offset, title=title)
 
 
 def _head(f: BinaryIO, codec: str, path: str) -> bytes:
@@ -222,20 +220,20 @@ def _title_of(raw: bytes) -> str | None:
     return html.unescape(m.group(1).decode("utf-8", "replace")) if m else None
 
 
-def parse_page(raw: bytes, offset: int) -> RawPage | PageReject:
+def parse_page(raw: bytes, offset: int) -> RawPage | Reject:
     """One ``<page>...</page>`` element -> RawPage, or a reject saying why not."""
     try:
         elem = ET.fromstring(raw)
     except ET.ParseError as exc:
-        return PageReject(offset, _title_of(raw), "bad_xml", f"[{exc}] " + raw[:150].decode("utf-8", "replace"))
+        return page_reject(offset, _title_of(raw), "bad_xml", f"[{exc}] " + raw[:150].decode("utf-8", "replace"))
     title_e, ns_e, id_e = _field(elem, "title"), _field(elem, "ns"), _field(elem, "id")
     if title_e is None or id_e is None or not (title_e.text or "").strip():
-        return PageReject(offset, _title_of(raw), "missing_field", raw[:200].decode("utf-8", "replace"))
+        return page_reject(offset, _title_of(raw), "missing_field", raw[:200].decode("utf-8", "replace"))
     try:
         page_id = int(id_e.text)
         ns = int(ns_e.text) if ns_e is not None else 0
     except (TypeError, ValueError):
-        return PageReject(offset, title_e.text, "bad_field", raw[:200].decode("utf-8", "replace"))
+        return page_reject(offset, title_e.text, "bad_field", raw[:200].decode("utf-8", "replace"))
     redirect_e = _field(elem, "redirect")
     redirect = redirect_e.get("title") if redirect_e is not None else None
     revision = _field(elem, "revision")
@@ -245,7 +243,7 @@ def parse_page(raw: bytes, offset: int) -> RawPage | PageReject:
 
 
 class SplitPages:
-    """Iterate the pages a split owns (RawPage or PageReject); afterwards ``owned_bytes`` and
+    """Iterate the pages a split owns (RawPage or Reject); afterwards ``owned_bytes`` and
     ``truncated`` tell how much data the split owned and whether its file was cut off."""
 
     def __init__(self, f: BinaryIO, split: XmlSplit, max_page_bytes: int = 64 << 20):
@@ -254,7 +252,7 @@ class SplitPages:
         self.owned_bytes = 0
         self.truncated = False
 
-    def __iter__(self) -> Iterator[RawPage | PageReject]:
+    def __iter__(self) -> Iterator[RawPage | Reject]:
         buf = b""
         buf_pos = 0                # position of buf[0] in the split's decompressed data
         owned_end: int | None = None
@@ -278,7 +276,7 @@ class SplitPages:
                 if end < 0:
                     cut = start
                     if len(buf) - start > self.max_page_bytes:
-                        yield PageReject(buf_pos + start, _title_of(buf[start:start + 4096]), "page_too_large",
+                        yield page_reject(buf_pos + start, _title_of(buf[start:start + 4096]), "page_too_large",
                                          buf[start:start + 200].decode("utf-8", "replace"))
                         cut = len(buf)
                     break
@@ -294,5 +292,5 @@ class SplitPages:
             self.truncated = True
         if truncated_page:
             raw = buf[rest:]
-            yield PageReject(buf_pos + rest, _title_of(raw), "truncated_xml",
+            yield page_reject(buf_pos + rest, _title_of(raw), "truncated_xml",
                              raw[:200].decode("utf-8", "replace"))

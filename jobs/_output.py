@@ -1,5 +1,5 @@
 """Job output: Spark part names made stable, and the one-line error of a job. The atomic-output
-helpers live in :mod:`kg_pipeline.output` (the trainer writes through them too) and are imported here
+helpers live in :mod:`xlkit_core.output` (the trainer writes through them too) and are imported here
 for the jobs."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 import sys
 
-from kg_pipeline.errors import KGError
-from kg_pipeline.output import commit, discard, prepare_out
+from xlkit_core.errors import XlkitError
+from xlkit_core.output import commit, discard, prepare_out
 
 __all__ = ["commit", "discard", "fail", "prepare_out", "publish_spark_parts"]
 
@@ -29,7 +29,7 @@ def publish_spark_parts(directory: str) -> list[str]:
     return out
 
 
-def fail(prog: str, exc: KGError) -> int:
+def fail(prog: str, exc: XlkitError) -> int:
     """Print a job's one-line error and return its exit code."""
     print(f"{prog}: error: {exc.user_message()}", file=sys.stderr)
     return exc.exit_code

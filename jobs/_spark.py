@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kg_pipeline.errors import MARK, ConfigError, KGError, find_tagged
+from xlkit_core.errors import MARK, ConfigError, XlkitError, find_tagged
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("kg_pipeline", "corpus_builder", "trainer", "jobs")
@@ -144,14 +144,14 @@ SPARK_FAILURES = ("Py4JJavaError", "PythonException", "SparkException")
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Inside, a failed Spark task or action becomes a KGError with the one line meant for the user."""
+    """Inside, a failed Spark task or action becomes a XlkitError with the one line meant for the user."""
     try:
         yield
-    except KGError:
+    except XlkitError:
         raise
     except Exception as exc:
         if type(exc).__name__ in SPARK_FAILURES or MARK in str(exc):
-            raise KGError(spark_error_message(exc)) from None
+            raise XlkitError(spark_error_message(exc)) from None
         raise
 
 

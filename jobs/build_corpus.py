@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import platform
 import shutil
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -28,10 +28,17 @@ if __package__ in (None, ""):
 
 from jobs import _spark  # noqa: E402
 from jobs._output import commit, discard, fail, prepare_out, publish_spark_parts  # noqa: E402
-from kg_pipeline import __version__  # noqa: E402
-from kg_pipeline.errors import ConfigError, InputError, KGError, RejectThresholdError  # noqa: E402
-from kg_pipeline.fsio import list_inputs  # noqa: E402
-from xlkit_core.environment import check_environment
+from xlkit_core import __version__  # noqa: E402
+from xlkit_core.environment import check_environment  # noqa: E402
+from xlkit_core.errors import ConfigError, InputError, XlkitError  # noqa: E402
+from xlkit_core.fsio import list_inputs  # noqa: E402
+from xlkit_core.step import (  # noqa: E402
+    by_prefix,
+    check_fraction_option,
+    check_reject_fraction,
+    merge_counters,
+    write_manifest,
+)
 
 KG_TABLES = ("entities", "sitelinks", "triples", "properties")
 MAX_REDIRECT_HOPS = 8
@@ -87,11 +94,6 @@ def corpus_task(split: dict, namespaces: dict, cases: dict, stage: str, page_sec
     from corpus_builder.xmldump import XmlSplit
 
     return process_split(XmlSplit(**split), namespaces, cases, stage, page_seconds=page_seconds)
-
-
-def _by_prefix(c: Counter, prefix: str) -> dict:
-    n = len(prefix) + 1
-    return dict(sorted((k[n:], v) for k, v in c.items() if k.startswith(prefix + ".")))
 
 
 def resolve(spark, stage: str, kg: str, langs: list[str]):
@@ -190,58 +192,82 @@ def write_table(df, path: str, order: list[str]) -> None:
 
 
 def build(spark, args, dumps: list, tmp: str, kg: str) -> dict:
+    """The job as named steps, into tmp; returns the manifest."""
     from corpus_builder.xmldump import plan_xml_splits
 
     sc = spark.sparkContext
     t_start = time.perf_counter()
     splits = plan_xml_splits(dumps, int(args.split_mb * 2**20))
     langs = sorted({d.lang for d in dumps})
-    namespaces = {i: d.namespaces for i, d in enumerate(dumps)}
-    cases = {i: d.case for i, d in enumerate(dumps)}
     stage = os.path.join(tmp, "_stage")
     print(f"build_corpus: {len(dumps)} dump(s) in {len(langs)} language(s) ({', '.join(langs)}), "
           f"{sum(d.size for d in dumps) / 2**20:,.1f} MiB, {len(splits)} split(s) [{sc.master}]", file=sys.stderr)
+    parsed = parse_pass(sc, dumps, splits, stage, args.page_seconds)
+    rejects = sum(by_prefix(parsed.counters, "rejects").values())
+    fraction = check_reject_fraction(rejects, parsed.counters["pages_read"], args.max_reject_fraction,
+                                     by_prefix(parsed.counters, "rejects"), "pages were rejected",
+                                     "Raise MAX_REJECT_FRACTION to keep the good pages")
+    t1 = time.perf_counter()
+    resolve_and_write(spark, stage, kg, langs, dumps, parsed.summaries, tmp, args.top_n)
+    t_resolve = _spark.since(t1)
+    from pyspark.sql import functions as F
 
+    stats = collect_stats(spark, tmp, F)
+    shutil.rmtree(stage, ignore_errors=True)
+    manifest = corpus_manifest(args, dumps, kg, langs, parsed, stats, fraction, sc.defaultParallelism,
+                               {"pages": parsed.seconds, "resolve_and_write": t_resolve, "total": _spark.since(t_start)})
+    write_manifest(os.path.join(tmp, "_manifest.json"), manifest)
+    from corpus_builder.report import write_report
+
+    write_report(manifest, os.path.join(tmp, "report"))
+    return manifest
+
+
+@dataclass
+class Pass:
+    summaries: list[dict]
+    counters: Counter
+    seconds: float
+    truncated: list[str]
+
+
+def parse_pass(sc, dumps: list, splits: list, stage: str, page_seconds: float) -> Pass:
+    """Pass 1: every split converts its pages into the staging tables (corpus_builder.extract)."""
+    from corpus_builder.tables import STAGED
+    from xlkit_core.parts import write_empty
+
+    namespaces = {i: d.namespaces for i, d in enumerate(dumps)}
+    cases = {i: d.case for i, d in enumerate(dumps)}
     t0 = time.perf_counter()
-    page_seconds = args.page_seconds
     summaries = _spark.run_tasks(sc, [s.as_dict() for s in splits],
                                  lambda s: corpus_task(s, namespaces, cases, stage, page_seconds), "pages")
-    t_parse = _spark.since(t0)
-    c: Counter = Counter()
-    for s in summaries:
-        c.update(s["counters"])
-    n_pages = sum(_by_prefix(c, "pages").values())
-    rejects = sum(_by_prefix(c, "rejects").values())
+    seconds = _spark.since(t0)
+    c = merge_counters(summaries)
+    n_pages = sum(by_prefix(c, "pages").values())
     cores = sc.defaultParallelism
-    pps = n_pages / t_parse if t_parse else 0.0
-    print(f"build_corpus: {n_pages:,} articles, {sum(_by_prefix(c, 'sentences').values()):,} sentences, "
-          f"{sum(_by_prefix(c, 'links').values()):,} links in {t_parse:.1f} s: {pps:,.1f} pages/s, "
-          f"{pps / cores:,.1f} per core; {rejects:,} rejected", file=sys.stderr)
+    pps = n_pages / seconds if seconds else 0.0
+    print(f"build_corpus: {n_pages:,} articles, {sum(by_prefix(c, 'sentences').values()):,} sentences, "
+          f"{sum(by_prefix(c, 'links').values()):,} links in {seconds:.1f} s: {pps:,.1f} pages/s, "
+          f"{pps / cores:,.1f} per core; {sum(by_prefix(c, 'rejects').values()):,} rejected", file=sys.stderr)
     truncated = sorted({dumps[s["file_idx"]].path for s in summaries if s["truncated"]})
     for path in truncated:
         print(f"build_corpus: warning: {path} ends in the middle of a page (cut off); the pages before the cut "
               "were kept and the broken page is in rejects", file=sys.stderr)
-    fraction = rejects / c["pages_read"] if c["pages_read"] else 0.0
-    if fraction > args.max_reject_fraction:
-        reasons = ", ".join(f"{k}: {v:,}" for k, v in _by_prefix(c, "rejects").items())
-        raise RejectThresholdError(
-            f"{rejects:,} of {c['pages_read']:,} pages were rejected ({fraction:.4%} > MAX_REJECT_FRACTION="
-            f"{args.max_reject_fraction}); reasons: {reasons}. Raise MAX_REJECT_FRACTION to keep the good pages")
-
-    from corpus_builder.tables import STAGED
-    from kg_pipeline.tables import write_empty
-
     for name, schema in STAGED.items():
         if not os.path.isdir(os.path.join(stage, name)):
             write_empty(stage, name, schema)
+    return Pass(summaries, c, seconds, truncated)
 
-    t1 = time.perf_counter()
+
+def resolve_and_write(spark, stage: str, kg: str, langs: list[str], dumps: list, summaries: list[dict], tmp: str,
+                      top_n: int) -> None:
+    """Pass 2: resolve the links to QIDs, derive the knowledge tables, write every published table."""
     from pyspark.sql import functions as F
 
     pages, redirects, mentions = resolve(spark, stage, kg, langs)
     mentions = mentions.cache()
     sentences = spark.read.parquet(os.path.join(stage, "sentences"))
-    entity_docs, candidates, mep, oe = knowledge_tables(spark, kg, langs, pages, sentences, mentions, args.top_n)
+    entity_docs, candidates, mep, oe = knowledge_tables(spark, kg, langs, pages, sentences, mentions, top_n)
     base, bases = 0, {}
     prev = None
     for s in summaries:
@@ -267,17 +293,20 @@ def build(spark, args, dumps: list, tmp: str, kg: str) -> dict:
         t_w = time.perf_counter()
         write_table(df, os.path.join(tmp, name), order)
         print(f"build_corpus: wrote {name} in {_spark.since(t_w):.1f} s", file=sys.stderr)
-    t_resolve = _spark.since(t1)
 
-    stats = collect_stats(spark, tmp, F)
-    shutil.rmtree(stage, ignore_errors=True)
-    by_file: dict[int, list] = {}
-    for s in summaries:
-        by_file.setdefault(s["file_idx"], []).append(s["raw_sha256"])
+
+def corpus_manifest(args, dumps: list, kg: str, langs: list[str], parsed: Pass, stats: dict, fraction: float,
+                    cores: int, durations: dict) -> dict:
     import pyarrow
     import pyspark
 
-    manifest = {
+    c, summaries = parsed.counters, parsed.summaries
+    rejects = sum(by_prefix(c, "rejects").values())
+    pps = sum(by_prefix(c, "pages").values()) / parsed.seconds if parsed.seconds else 0.0
+    by_file: dict[int, list] = {}
+    for s in summaries:
+        by_file.setdefault(s["file_idx"], []).append(s["raw_sha256"])
+    return {
         "job": "build_corpus",
         "schema_version": 1,
         "inputs": [d.as_dict() | ({"sha256": h[0]} if len(h) == 1 else {
@@ -288,28 +317,21 @@ def build(spark, args, dumps: list, tmp: str, kg: str) -> dict:
                    "page_seconds": args.page_seconds, "split_mb": args.split_mb, "languages": langs},
         "tables": stats["tables"],
         "per_lang": {
-            "pages": _by_prefix(c, "pages"), "redirects": _by_prefix(c, "redirects"),
-            "sentences": _by_prefix(c, "sentences"), "links": _by_prefix(c, "links"),
-            "links_dropped_cross_sentence": _by_prefix(c, "links_dropped.cross_sentence"),
+            "pages": by_prefix(c, "pages"), "redirects": by_prefix(c, "redirects"),
+            "sentences": by_prefix(c, "sentences"), "links": by_prefix(c, "links"),
+            "links_dropped_cross_sentence": by_prefix(c, "links_dropped.cross_sentence"),
             "links_resolved": stats["resolved"], "unresolved_reasons": stats["unresolved"],
         },
-        "skipped": {"pages_other_namespaces": _by_prefix(c, "skipped")},
+        "skipped": {"pages_other_namespaces": by_prefix(c, "skipped")},
         "rejects": {"count": rejects, "pages_read": c["pages_read"], "fraction": fraction,
-                    "max_fraction": args.max_reject_fraction, "by_reason": _by_prefix(c, "rejects"),
-                    "truncated_inputs": truncated},
+                    "max_fraction": args.max_reject_fraction, "by_reason": by_prefix(c, "rejects"),
+                    "truncated_inputs": parsed.truncated},
         "mentions_per_entity": stats["freq_of_freq"],
         "versions": {"xlkit": __version__, "python": platform.python_version(), "pyspark": pyspark.__version__,
                      "pyarrow": pyarrow.__version__, "java": _spark.java_version(_spark.check_java())},
-        "durations_s": {"pages": t_parse, "resolve_and_write": t_resolve, "total": _spark.since(t_start)},
+        "durations_s": durations,
         "throughput": {"cores": cores, "pages_per_s": round(pps, 2), "pages_per_s_per_core": round(pps / cores, 2)},
     }
-    with open(os.path.join(tmp, "_manifest.json"), "w", encoding="utf-8") as f:
-        json.dump(manifest, f, indent=2, ensure_ascii=False)
-        f.write("\n")
-    from corpus_builder.report import write_report
-
-    write_report(manifest, os.path.join(tmp, "report"))
-    return manifest
 
 
 def collect_stats(spark, tmp: str, F) -> dict:
@@ -355,8 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     tmp = None
     try:
-        if not 0.0 <= args.max_reject_fraction <= 1.0:
-            raise ConfigError(f"MAX_REJECT_FRACTION={args.max_reject_fraction} is outside [0, 1]")
+        check_fraction_option(args.max_reject_fraction)
         if args.top_n < 1:
             raise ConfigError(f"--top-n {args.top_n}: use a positive number, e.g. 32000")
         dumps = resolve_dumps(dump_args(args.wikipedia))
@@ -375,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"build_corpus: wrote {out} (report: {out}/report/report.md) in {manifest['durations_s']['total']:.1f} s",
               file=sys.stderr)
         return 0
-    except KGError as exc:
+    except XlkitError as exc:
         return fail("build_corpus", exc)
     finally:
         discard(tmp)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import platform
 import shutil
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make the checkout importable
@@ -25,13 +25,15 @@ if __package__ in (None, ""):  # run as a script: make the checkout importable
 
 from jobs import _spark  # noqa: E402
 from jobs._output import commit, discard, fail, prepare_out  # noqa: E402
-from kg_pipeline import __version__  # noqa: E402
 from kg_pipeline.config import DEFAULT_SPLIT_BYTES, KGConfig  # noqa: E402
-from kg_pipeline.errors import InputError, KGError, RejectThresholdError  # noqa: E402
-from kg_pipeline.fsio import FileInfo, list_inputs  # noqa: E402
 from kg_pipeline.reader import plan_splits  # noqa: E402
-from kg_pipeline.tables import PUBLISHED, write_empty  # noqa: E402
+from kg_pipeline.tables import PUBLISHED, SCHEMAS  # noqa: E402
+from xlkit_core import __version__  # noqa: E402
 from xlkit_core.environment import check_environment
+from xlkit_core.errors import InputError, XlkitError  # noqa: E402
+from xlkit_core.fsio import FileInfo, list_inputs  # noqa: E402
+from xlkit_core.parts import write_empty  # noqa: E402
+from xlkit_core.step import by_prefix, check_reject_fraction, merge_counters, write_manifest  # noqa: E402
 
 MAX_DUPLICATES = 5_000_000
 
@@ -92,11 +94,6 @@ def _input_record(info: FileInfo, splits: list[dict], split_bytes: int) -> dict:
     return rec
 
 
-def _by_prefix(counters: Counter, prefix: str) -> dict[str, int]:
-    n = len(prefix) + 1
-    return dict(sorted((k[n:], v) for k, v in counters.items() if k.startswith(prefix + ".")))
-
-
 def find_duplicates(sc, splits: list, tmp: str) -> dict[int, set[int]]:
     """Split -> record indices that lose to another copy of the same entity id."""
     from kg_pipeline.extract import duplicate_losers, read_keys
@@ -116,68 +113,97 @@ def find_duplicates(sc, splits: list, tmp: str) -> dict[int, set[int]]:
     return out
 
 
-def build(spark, cfg: KGConfig, files: list[FileInfo], tmp: str) -> dict:
-    """Run every pass into tmp; return the manifest. Raises KGError subclasses on bad input."""
-    from kg_pipeline.extract import finalize_rejects, run_split_task
+@dataclass
+class Pass:
+    """The split summaries of the parse pass (replaced by the dedup pass's where it reran a split)."""
 
+    splits: list[dict]
+    summaries: list[dict]
+    counters: Counter
+    seconds: float
+    parsed_entities: int = 0       # entities of the parse pass, the throughput's numerator
+
+    def totals(self) -> tuple[int, int, int]:
+        """(entities, rejected lines, records read)."""
+        c = self.counters
+        entities = c["entities.item"] + c["entities.property"]
+        rejects = sum(v for k, v in c.items() if k.startswith("rejects."))
+        return entities, rejects, entities + rejects + sum(v for k, v in c.items() if k.startswith("entity_skipped."))
+
+
+def build(spark, cfg: KGConfig, files: list[FileInfo], tmp: str) -> dict:
+    """The job as named steps, into tmp; returns the manifest. Raises XlkitError subclasses on bad input."""
     sc = spark.sparkContext
     t_start = time.perf_counter()
     plan = plan_splits(files, cfg.split_bytes)
-    split_dicts = [s.as_dict() for s in plan]
     dedup = cfg.dedup == "always" or (cfg.dedup == "auto" and (len(files) > 1 or any(s.layout == "api" for s in plan)))
     langs = list(cfg.langs) if cfg.langs else None
-    total_mb = sum(f.size for f in files) / 2**20
-    cores = sc.defaultParallelism
-    print(f"build_kg: {len(files)} file(s), {total_mb:,.1f} MiB, {len(plan)} split(s) on {cores} core(s) "
-          f"[{sc.master}]", file=sys.stderr)
+    print(f"build_kg: {len(files)} file(s), {sum(f.size for f in files) / 2**20:,.1f} MiB, {len(plan)} split(s) on "
+          f"{sc.defaultParallelism} core(s) [{sc.master}]", file=sys.stderr)
+    parsed = parse_pass(sc, [s.as_dict() for s in plan], tmp, langs, keys=dedup)
+    fraction = check_rejects(parsed, cfg)
+    duplicates = dedup_pass(sc, parsed, tmp, langs) if dedup else 0
+    publish_rejects(sc, parsed, tmp)
+    finish_tables(tmp)
+    manifest = kg_manifest(cfg, files, plan, parsed, dedup, duplicates, fraction, sc.defaultParallelism, t_start)
+    write_manifest(os.path.join(tmp, "_manifest.json"), manifest)
+    return manifest
 
-    # Pass 1: every split parses its lines and writes its parts.
+
+def parse_pass(sc, splits: list[dict], tmp: str, langs: list[str] | None, keys: bool) -> Pass:
+    """Pass 1: every split parses its lines and writes its parts (with ``keys`` its entity ids too)."""
+    from kg_pipeline.extract import run_split_task
+
     t0 = time.perf_counter()
-    summaries = _spark.run_tasks(sc, split_dicts, lambda s: run_split_task(s, tmp, langs, keys=dedup), "parse")
-    t_parse = _spark.since(t0)
-    counters: Counter = Counter()
-    for s in summaries:
-        counters.update(s["counters"])
-    entities = counters["entities.item"] + counters["entities.property"]
-    rejects = sum(v for k, v in counters.items() if k.startswith("rejects."))
-    records = entities + rejects + sum(v for k, v in counters.items() if k.startswith("entity_skipped."))
+    summaries = _spark.run_tasks(sc, splits, lambda s: run_split_task(s, tmp, langs, keys=keys), "parse")
+    parsed = Pass(splits, summaries, merge_counters(summaries), _spark.since(t0))
+    entities, rejects, _ = parsed.totals()
+    parsed.parsed_entities = entities
     decompressed = sum(s["owned_bytes"] for s in summaries)
-    eps = entities / t_parse if t_parse else 0.0
-    print(f"build_kg: parsed {entities:,} entities ({decompressed / 2**20:,.1f} MiB of JSON) in {t_parse:.1f} s: "
-          f"{eps:,.0f} entities/s, {eps / cores:,.0f} per core; {rejects:,} rejected", file=sys.stderr)
-    fraction = rejects / records if records else 0.0
-    if fraction > cfg.max_reject_fraction:
-        reasons = ", ".join(f"{k}: {v:,}" for k, v in _by_prefix(counters, "rejects").items())
-        raise RejectThresholdError(
-            f"{rejects:,} of {records:,} entity lines are malformed ({fraction:.4%} > MAX_REJECT_FRACTION="
-            f"{cfg.max_reject_fraction}); reasons: {reasons}. Check the input, or raise MAX_REJECT_FRACTION "
-            "to keep the good lines (the bad ones then go to the rejects table)"
-        )
+    eps = entities / parsed.seconds if parsed.seconds else 0.0
+    print(f"build_kg: parsed {entities:,} entities ({decompressed / 2**20:,.1f} MiB of JSON) in {parsed.seconds:.1f} s: "
+          f"{eps:,.0f} entities/s, {eps / sc.defaultParallelism:,.0f} per core; {rejects:,} rejected", file=sys.stderr)
+    return parsed
 
-    # Pass 2 (only with several inputs or API files): keep one copy of each entity id.
-    duplicates = 0
-    if dedup:
-        losers = find_duplicates(sc, split_dicts, tmp)
-        if losers:
-            duplicates = sum(len(v) for v in losers.values())
-            redo = [s for s in split_dicts if s["split_idx"] in losers]
-            for s in redo:
-                for table in ("entities", "sitelinks", "triples", "properties", "_rejects_local"):
-                    part = os.path.join(tmp, table, f"part-{s['split_idx']:05d}.parquet")
-                    if os.path.exists(part):
-                        os.remove(part)
-            fresh = _spark.run_tasks(
-                sc, redo, lambda s: run_split_task(s, tmp, langs, drop=frozenset(losers[s["split_idx"]])), "dedup")
-            by_idx = {s["split_idx"]: s for s in fresh}
-            summaries = [by_idx.get(s["split_idx"], s) for s in summaries]
-            counters = Counter()
-            for s in summaries:
-                counters.update(s["counters"])
-            print(f"build_kg: dropped {duplicates:,} repeated entity ids (kept the highest lastrevid)", file=sys.stderr)
 
-    # Pass 3: rejects get their line number and byte offset in the whole decompressed file.
+def check_rejects(parsed: Pass, cfg: KGConfig) -> float:
+    _, rejects, records = parsed.totals()
+    return check_reject_fraction(
+        rejects, records, cfg.max_reject_fraction, by_prefix(parsed.counters, "rejects"), "entity lines are malformed",
+        "Check the input, or raise MAX_REJECT_FRACTION to keep the good lines (the bad ones then go to the "
+        "rejects table)")
+
+
+def dedup_pass(sc, parsed: Pass, tmp: str, langs: list[str] | None) -> int:
+    """Pass 2 (several inputs or API files): keep one copy of each entity id; rerun the splits that
+    held a losing copy without it. Updates ``parsed``; returns the number of copies dropped."""
+    from kg_pipeline.extract import run_split_task
+
+    losers = find_duplicates(sc, parsed.splits, tmp)
+    if not losers:
+        return 0
+    redo = [s for s in parsed.splits if s["split_idx"] in losers]
+    for s in redo:
+        for table in ("entities", "sitelinks", "triples", "properties", "_rejects_local"):
+            part = os.path.join(tmp, table, f"part-{s['split_idx']:05d}.parquet")
+            if os.path.exists(part):
+                os.remove(part)
+    fresh = _spark.run_tasks(
+        sc, redo, lambda s: run_split_task(s, tmp, langs, drop=frozenset(losers[s["split_idx"]])), "dedup")
+    by_idx = {s["split_idx"]: s for s in fresh}
+    parsed.summaries = [by_idx.get(s["split_idx"], s) for s in parsed.summaries]
+    parsed.counters = merge_counters(parsed.summaries)
+    duplicates = sum(len(v) for v in losers.values())
+    print(f"build_kg: dropped {duplicates:,} repeated entity ids (kept the highest lastrevid)", file=sys.stderr)
+    return duplicates
+
+
+def publish_rejects(sc, parsed: Pass, tmp: str) -> None:
+    """Pass 3: rejects get their line number and byte offset in the whole decompressed file."""
+    from kg_pipeline.extract import finalize_rejects
+
     jobs, base_line, base_off, prev_file = [], 0, 0, None
-    for s, d in zip(summaries, split_dicts, strict=True):
+    for s, d in zip(parsed.summaries, parsed.splits, strict=True):
         if d["file_idx"] != prev_file:
             base_line, base_off, prev_file = 0, 0, d["file_idx"]
         if s["rows"].get("_rejects_local"):
@@ -185,25 +211,36 @@ def build(spark, cfg: KGConfig, files: list[FileInfo], tmp: str) -> dict:
         base_line += s["newlines"]
         base_off += s["owned_bytes"]
     _spark.run_tasks(sc, jobs, lambda j: finalize_rejects(tmp, *j), "rejects")
-
     for internal in ("_rejects_local", "_keys"):
         shutil.rmtree(os.path.join(tmp, internal), ignore_errors=True)
-    rows = Counter()
-    for s in summaries:
-        rows.update({k: v for k, v in s["rows"].items() if not k.startswith("_")})
-    rows["rejects"] = rejects
+
+
+def finish_tables(tmp: str) -> None:
+    """An empty table still gets one file, so that readers learn its schema."""
     for table in PUBLISHED:
         d = os.path.join(tmp, table)
         if not os.path.isdir(d) or not os.listdir(d):
-            write_empty(tmp, table)
+            write_empty(tmp, table, SCHEMAS[table])
 
-    by_file: dict[int, list[dict]] = {}
-    for s in summaries:
-        by_file.setdefault(s["file_idx"], []).append(s)
+
+def kg_manifest(cfg: KGConfig, files: list[FileInfo], plan: list, parsed: Pass, dedup: bool, duplicates: int,
+                fraction: float, cores: int, t_start: float) -> dict:
     import pyarrow
     import pyspark
 
-    manifest = {
+    counters, summaries = parsed.counters, parsed.summaries
+    _, rejects, records = parsed.totals()
+    entities = parsed.parsed_entities
+    rows = Counter()
+    for s in summaries:
+        rows.update({k: v for k, v in s["rows"].items() if not k.startswith("_")})
+    by_file: dict[int, list[dict]] = {}
+    for s in summaries:
+        by_file.setdefault(s["file_idx"], []).append(s)
+    t_parse = parsed.seconds
+    decompressed = sum(s["owned_bytes"] for s in summaries)
+    eps = entities / t_parse if t_parse else 0.0
+    return {
         "job": "build_kg",
         "schema_version": 1,
         "inputs": [_input_record(f, by_file.get(i, []), cfg.split_bytes) | {
@@ -211,17 +248,17 @@ def build(spark, cfg: KGConfig, files: list[FileInfo], tmp: str) -> dict:
             "layout": next((s.layout for s in plan if s.file_idx == i), None)} for i, f in enumerate(files)],
         "config": cfg.as_dict() | {"dedup_active": dedup},
         "tables": {
-            "entities": {"rows": rows["entities"], "by_kind": _by_prefix(counters, "entities"),
-                         "labels_by_lang": _by_prefix(counters, "labels")},
-            "sitelinks": {"rows": rows["sitelinks"], "by_lang": _by_prefix(counters, "sitelinks")},
-            "triples": {"rows": rows["triples"], "by_rank": _by_prefix(counters, "triples")},
-            "properties": {"rows": rows["properties"], "by_datatype": _by_prefix(counters, "properties")},
-            "rejects": {"rows": rejects, "by_reason": _by_prefix(counters, "rejects")},
+            "entities": {"rows": rows["entities"], "by_kind": by_prefix(counters, "entities"),
+                         "labels_by_lang": by_prefix(counters, "labels")},
+            "sitelinks": {"rows": rows["sitelinks"], "by_lang": by_prefix(counters, "sitelinks")},
+            "triples": {"rows": rows["triples"], "by_rank": by_prefix(counters, "triples")},
+            "properties": {"rows": rows["properties"], "by_datatype": by_prefix(counters, "properties")},
+            "rejects": {"rows": rejects, "by_reason": by_prefix(counters, "rejects")},
         },
         "skipped": {
-            "entities": _by_prefix(counters, "entity_skipped") | ({"duplicate": duplicates} if duplicates else {}),
-            "sitelinks": _by_prefix(counters, "sitelink_skipped"),
-            "snaks": _by_prefix(counters, "snak_skipped"),
+            "entities": by_prefix(counters, "entity_skipped") | ({"duplicate": duplicates} if duplicates else {}),
+            "sitelinks": by_prefix(counters, "sitelink_skipped"),
+            "snaks": by_prefix(counters, "snak_skipped"),
             "statements_deprecated": counters["triple_dropped.deprecated"],
             "redirected_api_entities": counters["entity_redirected"],
         },
@@ -234,10 +271,6 @@ def build(spark, cfg: KGConfig, files: list[FileInfo], tmp: str) -> dict:
                        "entities_per_s_per_core": round(eps / cores, 1),
                        "decompressed_mb_per_s": round(decompressed / 2**20 / t_parse, 2) if t_parse else None},
     }
-    with open(os.path.join(tmp, "_manifest.json"), "w", encoding="utf-8") as f:
-        json.dump(manifest, f, indent=2, ensure_ascii=False, sort_keys=False)
-        f.write("\n")
-    return manifest
 
 
 def summary_table(manifest: dict) -> str:
@@ -265,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         print(summary_table(manifest), file=sys.stderr)
         print(f"build_kg: wrote {out} in {manifest['durations_s']['total']:.1f} s", file=sys.stderr)
         return 0
-    except KGError as exc:
+    except XlkitError as exc:
         return fail("build_kg", exc)
     finally:
         discard(tmp)

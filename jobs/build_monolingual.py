@@ -13,9 +13,7 @@ and over-long ones, and writes OUT/monolingual/part-<input>.parquet. With --dedu
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
 import sys
 import time
 from collections import Counter
@@ -25,17 +23,18 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jobs import _spark  # noqa: E402
-from jobs.build_parallel import (  # noqa: E402
+from jobs._text_job import (  # noqa: E402
     by_prefix,
     check_rejects,
-    find_duplicates,
+    dedup_and_publish,
     finish_tables,
     read_pass,
     run_job,
     versions,
 )
-from kg_pipeline.errors import ConfigError, InputError  # noqa: E402
-from xlkit_core.environment import check_environment
+from xlkit_core.environment import check_environment  # noqa: E402
+from xlkit_core.errors import InputError  # noqa: E402
+from xlkit_core.step import check_fraction_option, write_manifest  # noqa: E402
 
 TABLE, REJECTS = "monolingual", "monolingual_rejects"
 
@@ -76,8 +75,7 @@ def plan(args) -> list:
     from corpus_builder.monolingual import sentence_inputs, text_inputs
     from corpus_builder.parallel import CleanConfig, check_encoding
 
-    if not 0.0 <= args.max_reject_fraction <= 1.0:
-        raise ConfigError(f"MAX_REJECT_FRACTION={args.max_reject_fraction} is outside [0, 1]")
+    check_fraction_option(args.max_reject_fraction)
     args.encoding = check_encoding(args.encoding)
     CleanConfig(max_length=args.max_length, length_unit=args.length_unit)
     sentences = [] if args.no_sentences else sentence_inputs(os.path.abspath(args.out))
@@ -94,7 +92,7 @@ def plan(args) -> list:
 
 def build(spark, args, inputs: list, tmp: str) -> dict:
     from corpus_builder.monolingual import DEDUP_KEY, MONOLINGUAL, publish_mono_task, stage_mono_task
-    from kg_pipeline.tables import REJECTS as REJECTS_SCHEMA
+    from xlkit_core.parts import REJECTS as REJECTS_SCHEMA
 
     sc = spark.sparkContext
     t_start = time.perf_counter()
@@ -119,15 +117,10 @@ def build(spark, args, inputs: list, tmp: str) -> dict:
     t1 = time.perf_counter()
     final = {s["task"]: {"rows": s["rows"], "duplicates": 0, "by_lang": s["by_lang"]} for s in summaries}
     if args.dedup:
-        staged = os.path.join(stage, "mono")
-        if os.path.isdir(staged):
-            find_duplicates(spark, staged, DEDUP_KEY, losers)
-        losers_dir = losers if os.path.isdir(losers) else None
-        published = _spark.run_tasks(sc, items, lambda it: publish_mono_task(it[0], it[1], stage, losers_dir, tmp),
-                                     "dedup", unit="input")
+        published = dedup_and_publish(spark, os.path.join(stage, "mono"), DEDUP_KEY, losers, items,
+                                      lambda it, losers_dir: publish_mono_task(it[0], it[1], stage, losers_dir, tmp),
+                                      stage)
         final = {r["task"]: r for r in published}
-        shutil.rmtree(stage, ignore_errors=True)
-        shutil.rmtree(losers, ignore_errors=True)
         print(f"build_monolingual: dropped {sum(r['duplicates'] for r in published):,} duplicates in "
               f"{_spark.since(t1):.1f} s", file=sys.stderr)
     t_dedup = _spark.since(t1)
@@ -173,9 +166,7 @@ def build(spark, args, inputs: list, tmp: str) -> dict:
         "durations_s": {"read": t_read, "dedup": t_dedup, "total": _spark.since(t_start)},
         "throughput": {"cores": cores, "texts_per_s": round(rps, 1), "texts_per_s_per_core": round(rps / cores, 1)},
     }
-    with open(os.path.join(tmp, TABLE, "_manifest.json"), "w", encoding="utf-8") as f:
-        json.dump(manifest, f, indent=2, ensure_ascii=False)
-        f.write("\n")
+    write_manifest(os.path.join(tmp, TABLE, "_manifest.json"), manifest)
     return manifest
 
 

@@ -13,10 +13,7 @@ Everything goes to OUT/.parallel.tmp-<id> first and is renamed into place on suc
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import shutil
 import sys
 import time
 from collections import Counter
@@ -26,10 +23,18 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jobs import _spark  # noqa: E402
-from jobs._output import commit, discard, fail, prepare_out  # noqa: E402
-from kg_pipeline import __version__  # noqa: E402
-from kg_pipeline.errors import ConfigError, KGError, RejectThresholdError  # noqa: E402
-from xlkit_core.environment import check_environment
+from jobs._text_job import (  # noqa: E402
+    by_prefix,
+    check_rejects,
+    dedup_and_publish,
+    finish_tables,
+    read_pass,
+    run_job,
+    versions,
+)
+from xlkit_core.environment import check_environment  # noqa: E402
+from xlkit_core.errors import ConfigError  # noqa: E402
+from xlkit_core.step import check_fraction_option, write_manifest  # noqa: E402
 
 TABLE, REJECTS = "parallel", "parallel_rejects"
 
@@ -108,8 +113,7 @@ def tsv_columns(value: str) -> tuple[int, int]:
 
 
 def check_options(args) -> None:
-    if not 0.0 <= args.max_reject_fraction <= 1.0:
-        raise ConfigError(f"MAX_REJECT_FRACTION={args.max_reject_fraction} is outside [0, 1]")
+    check_fraction_option(args.max_reject_fraction)
     if args.align:
         if args.align_iterations < 1:
             raise ConfigError(f"--align-iterations {args.align_iterations}: use a positive number, e.g. 5")
@@ -120,55 +124,9 @@ def check_options(args) -> None:
                               "run without --align to leave the alignment column null") from None
 
 
-def find_duplicates(spark, staged: str, key: tuple[str, ...], losers: str) -> None:
-    """Write (task, row) of every staged row that repeats an earlier one (by task, then row) to `losers`,
-    partitioned by task: pass 2 reads only its own task's losers."""
-    from pyspark.sql import functions as F
-    from pyspark.sql.window import Window
-
-    first = Window.partitionBy(*key).orderBy("task", "row")
-    dup = (spark.read.parquet(staged).select("task", "row", *key)
-           .withColumn("n", F.row_number().over(first)).where(F.col("n") > 1).select("task", "row"))
-    dup.repartition("task").sortWithinPartitions("task", "row").write.partitionBy("task").parquet(losers)
-
-
-def by_prefix(c: Counter, prefix: str) -> dict[str, int]:
-    n = len(prefix) + 1
-    return dict(sorted((k[n:], v) for k, v in c.items() if k.startswith(prefix + ".")))
-
-
-def check_rejects(table: str, read: int, rejected: int, reasons: dict, max_fraction: float, what: str) -> float:
-    fraction = rejected / read if read else 0.0
-    if fraction > max_fraction:
-        listed = ", ".join(f"{k}: {v:,}" for k, v in reasons.items())
-        raise RejectThresholdError(
-            f"{rejected:,} of {read:,} {what} were rejected ({fraction:.4%} > MAX_REJECT_FRACTION={max_fraction}); "
-            f"reasons: {listed}. If the text is not UTF-8, pass its --encoding (e.g. --encoding latin-1); "
-            f"otherwise raise MAX_REJECT_FRACTION to keep the good lines (the bad ones then go to {table})")
-    return fraction
-
-
-def versions() -> dict:
-    import pyarrow
-    import pyspark
-
-    return {"xlkit": __version__, "python": platform.python_version(), "pyspark": pyspark.__version__,
-            "pyarrow": pyarrow.__version__, "java": _spark.java_version(_spark.check_java())}
-
-
-def finish_tables(tmp: str, names: dict) -> None:
-    """An empty table still gets one file, so that readers learn its schema."""
-    from kg_pipeline.tables import write_empty
-
-    for name, schema in names.items():
-        d = os.path.join(tmp, name)
-        if not os.path.isdir(d) or not any(n.endswith(".parquet") for n in os.listdir(d)):
-            write_empty(tmp, name, schema)
-
-
 def build(spark, args, inputs: list, tmp: str) -> dict:
     from corpus_builder.parallel import DEDUP_KEY, PARALLEL, publish_task, stage_task
-    from kg_pipeline.tables import REJECTS as REJECTS_SCHEMA
+    from xlkit_core.parts import REJECTS as REJECTS_SCHEMA
 
     sc = spark.sparkContext
     t_start = time.perf_counter()
@@ -190,9 +148,6 @@ def build(spark, args, inputs: list, tmp: str) -> dict:
     fraction = check_rejects(REJECTS, read, rejected, by_prefix(c, "rejects"), args.max_reject_fraction, "pairs")
 
     t1 = time.perf_counter()
-    staged_dir = os.path.join(stage, "pairs")
-    if cfg["dedup"] and os.path.isdir(staged_dir):
-        find_duplicates(spark, staged_dir, DEDUP_KEY, losers)
     align = {"iterations": args.align_iterations, "seed": args.align_seed} if args.align else None
     if align:  # one task per language pair: the aligner learns from all of its pairs
         groups: dict[str, list] = {}
@@ -201,16 +156,14 @@ def build(spark, args, inputs: list, tmp: str) -> dict:
         units = list(groups.values())
     else:
         units = [[it] for it in items]
-    losers_dir = losers if os.path.isdir(losers) else None
-    published = _spark.run_tasks(sc, units, lambda g: publish_task(g, stage, losers_dir, tmp, align), "publish",
-                                 unit="input")
+    published = dedup_and_publish(spark, os.path.join(stage, "pairs"), DEDUP_KEY, losers, units,
+                                  lambda g, losers_dir: publish_task(g, stage, losers_dir, tmp, align), stage,
+                                  dedup=cfg["dedup"])
     t_publish = _spark.since(t1)
     n_dup = sum(r["duplicates"] for g in published for r in g)
     n_rows = sum(r["rows"] for g in published for r in g)
     print(f"build_parallel: dropped {n_dup:,} duplicates{' and aligned' if align else ''}, wrote {n_rows:,} pairs in "
           f"{t_publish:.1f} s", file=sys.stderr)
-    shutil.rmtree(stage, ignore_errors=True)
-    shutil.rmtree(losers, ignore_errors=True)
     finish_tables(tmp, {TABLE: PARALLEL, REJECTS: REJECTS_SCHEMA})
 
     final = {r["task"]: r for group in published for r in group}
@@ -232,9 +185,7 @@ def build(spark, args, inputs: list, tmp: str) -> dict:
         "durations_s": {"read": t_read, "dedup_and_write": t_publish, "total": _spark.since(t_start)},
         "throughput": {"cores": cores, "pairs_per_s": round(pps, 1), "pairs_per_s_per_core": round(pps / cores, 1)},
     }
-    with open(os.path.join(tmp, TABLE, "_manifest.json"), "w", encoding="utf-8") as f:
-        json.dump(manifest, f, indent=2, ensure_ascii=False)
-        f.write("\n")
+    write_manifest(os.path.join(tmp, TABLE, "_manifest.json"), manifest)
     return manifest
 
 
@@ -287,72 +238,13 @@ def summary_table(manifest: dict) -> str:
     return "\n".join(lines)
 
 
-def commit_tables(tmp: str, out_dir: str, names: tuple[str, ...]) -> None:
-    for name in names:
-        commit(os.path.join(tmp, name), os.path.join(out_dir, name))
-    shutil.rmtree(tmp, ignore_errors=True)
-
-
-def read_pass(sc, job: str, items: list, task, noun: str) -> tuple[list[dict], Counter, float]:
-    """Run the reading tasks of a text job; print its throughput and drop counts; return
-    (summaries, summed counters, seconds). A task's clear error (unequal files) is raised here."""
-    from corpus_builder.parallel import raise_task_errors
-
-    t0 = time.perf_counter()
-    summaries = _spark.run_tasks(sc, items, task, noun, unit="input")
-    seconds = _spark.since(t0)
-    raise_task_errors(summaries)
-    c: Counter = Counter()
-    for s in summaries:
-        c.update(s["counters"])
-    rate = c["read"] / seconds if seconds else 0.0
-    dropped = by_prefix(c, "dropped")
-    print(f"{job}: read {c['read']:,} {noun} in {seconds:.1f} s: {rate:,.0f} {noun}/s, "
-          f"{rate / sc.defaultParallelism:,.0f} per core; {sum(dropped.values()):,} dropped "
-          f"({', '.join(f'{k}: {v:,}' for k, v in dropped.items()) or 'none'}), {c['rejected']:,} rejected",
-          file=sys.stderr)
-    return summaries, c, seconds
-
-
-def run_job(job: str, args, plan, build_fn, names: tuple[str, ...], summary) -> int:
-    """The driver of both text jobs: plan the inputs, check OUT, build into OUT/.<table>.tmp-<id>, commit.
-
-    names[0] is the main table: its existence needs --overwrite, and its directory holds the manifest.
-    """
-    tmp = None
-    out_dir = os.path.abspath(args.out)
-    out_existed = os.path.exists(out_dir)
-    try:
-        inputs = plan()
-        table_out, tmp = prepare_out(os.path.join(args.out, names[0]), args.overwrite)
-        _spark.check_java()
-        spark = _spark.make_session(f"xlkit-{job.replace('_', '-')}", args.master, shuffle_partitions=8, ui=args.ui)
-        spark.conf.set("spark.sql.parquet.compression.codec", "zstd")
-        os.makedirs(tmp)
-        with _spark.user_errors():
-            manifest = build_fn(spark, args, inputs, tmp)
-        commit_tables(tmp, out_dir, names)
-        tmp = None
-        print(summary(manifest), file=sys.stderr)
-        print(f"{job}: wrote {table_out} (manifest: {table_out}/_manifest.json) in "
-              f"{manifest['durations_s']['total']:.1f} s", file=sys.stderr)
-        return 0
-    except KGError as exc:
-        return fail(job, exc)
-    finally:
-        if tmp and os.path.exists(tmp):
-            discard(tmp)
-            if not out_existed and not os.listdir(out_dir):
-                os.rmdir(out_dir)  # a failed run leaves no trace, not even the OUT it created
-
-
 def main(argv: list[str] | None = None) -> int:
     check_environment()
     args = parse_args(argv)
 
     def plan():
-        from corpus_builder.langcodes import normalise
         from corpus_builder.parallel import check_encoding, plan_inputs
+        from xlkit_core.langs import normalise
 
         check_options(args)
         args.encoding = check_encoding(args.encoding)

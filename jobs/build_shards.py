@@ -21,12 +21,12 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from corpus_builder.shards import write_manifests  # noqa: E402  (the shard contract; re-exported)
 from jobs import _spark  # noqa: E402
 from jobs._output import commit, discard, fail, prepare_out, publish_spark_parts  # noqa: E402
-from kg_pipeline import __version__  # noqa: E402
-from kg_pipeline.errors import ConfigError, InputError, KGError  # noqa: E402
+from xlkit_core import __version__  # noqa: E402
 from xlkit_core.environment import check_environment
+from xlkit_core.errors import ConfigError, InputError, XlkitError  # noqa: E402
+from xlkit_core.shards import write_manifests  # noqa: E402  (the shard contract; re-exported)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -57,7 +57,7 @@ def check_eval_guard(corpus: str, excluded: set[str]) -> dict[str, str]:
     """Refuse parallel sources that the corpus marks as evaluation data, unless excluded."""
     import pyarrow.parquet as pq
 
-    from corpus_builder.tokenizer import evaluation_sources
+    from corpus_builder.corpus_text import evaluation_sources
 
     marked = evaluation_sources(corpus)
     present: set[str] = set()
@@ -117,8 +117,9 @@ def corpus_langs(corpus: str, table: str) -> list[str]:
 
 
 def build(spark, args, corpus: str, tokenizer: str, tmp: str) -> dict:
-    from corpus_builder.shards import TASKS, build_part
-    from corpus_builder.tokenizer import XlmrTokenizer
+    from corpus_builder.shards import build_part
+    from xlkit_core.shards import TASKS
+    from xlkit_core.tokenizer import XlmrTokenizer
 
     t0 = time.perf_counter()
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{task:<9}{t['rows']:>10,} rows {t['tokens']:>12,} tokens  {t['files']} file(s)", file=sys.stderr)
         print(f"build_shards: wrote {out} in {manifest['duration_s']:.1f} s", file=sys.stderr)
         return 0
-    except KGError as exc:
+    except XlkitError as exc:
         return fail("build_shards", exc)
     finally:
         discard(tmp)

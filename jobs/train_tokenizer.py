@@ -15,7 +15,6 @@ Output goes to a temporary directory and is renamed into place on success.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -28,12 +27,14 @@ if __package__ in (None, ""):
 
 from corpus_builder import tokenizer as tk  # noqa: E402
 from jobs._output import commit, prepare_out  # noqa: E402
-from kg_pipeline import __version__  # noqa: E402
-from kg_pipeline.errors import KGError  # noqa: E402
-from kg_pipeline.fsio import sha256_file  # noqa: E402
-from xlkit_core.environment import check_environment
+from xlkit_core import __version__  # noqa: E402
+from xlkit_core import tokenizer as xtok  # noqa: E402
+from xlkit_core.environment import check_environment  # noqa: E402
+from xlkit_core.errors import XlkitError  # noqa: E402
+from xlkit_core.fsio import sha256_file  # noqa: E402
+from xlkit_core.step import write_manifest  # noqa: E402
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1   # of xlkit_tokenizer.json (the shards have their own: xlkit_core.shards)
 # Checked after every build, besides the sampled texts: one line per script family.
 BUILTIN_TEXTS = {
     "builtin": [
@@ -85,28 +86,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def check_args(args: argparse.Namespace) -> set[str] | None:
     if args.from_pretrained is None and not args.corpus:
-        raise tk.TokenizerInputError("give --corpus DIR (CORPUS=<dir> with make), or --from-pretrained DIR")
+        raise xtok.TokenizerInputError("give --corpus DIR (CORPUS=<dir> with make), or --from-pretrained DIR")
     if args.corpus and not os.path.isdir(args.corpus):
-        raise tk.TokenizerInputError(f"corpus directory {os.path.abspath(args.corpus)} does not exist: build it first, "
+        raise xtok.TokenizerInputError(f"corpus directory {os.path.abspath(args.corpus)} does not exist: build it first, "
                                      "e.g. make corpus OUT=runs/corpus")
     if args.from_pretrained and not os.path.isdir(args.from_pretrained):
-        raise tk.TokenizerInputError(f"--from-pretrained {args.from_pretrained} is not a directory")
+        raise xtok.TokenizerInputError(f"--from-pretrained {args.from_pretrained} is not a directory")
     if args.vocab_size < 16:
-        raise tk.TokenizerInputError(f"--vocab-size {args.vocab_size} is too small: use e.g. 250002 (XLM-R) or 32000")
+        raise xtok.TokenizerInputError(f"--vocab-size {args.vocab_size} is too small: use e.g. 250002 (XLM-R) or 32000")
     if args.sample_sentences < 1:
-        raise tk.TokenizerInputError(f"--sample-sentences {args.sample_sentences}: use a positive number")
+        raise xtok.TokenizerInputError(f"--sample-sentences {args.sample_sentences}: use a positive number")
     if not 0.0 < args.character_coverage <= 1.0:
-        raise tk.TokenizerInputError(f"--character-coverage {args.character_coverage} is outside (0, 1]")
+        raise xtok.TokenizerInputError(f"--character-coverage {args.character_coverage} is outside (0, 1]")
     if args.seed < 0:
-        raise tk.TokenizerInputError(f"--seed {args.seed}: use 0 or a positive number")
+        raise xtok.TokenizerInputError(f"--seed {args.seed}: use 0 or a positive number")
     if args.threads < 1:
-        raise tk.TokenizerInputError(f"--threads {args.threads}: use 1 or more")
+        raise xtok.TokenizerInputError(f"--threads {args.threads}: use 1 or more")
     tk.sampling_probabilities({"x": 1}, args.alpha)  # validates alpha
     if not args.langs:
         return None
     langs = {lang.strip() for lang in args.langs.split(",") if lang.strip()}
     if not langs:
-        raise tk.TokenizerInputError(f"--langs {args.langs!r} names no language: use e.g. --langs en,de,ja")
+        raise xtok.TokenizerInputError(f"--langs {args.langs!r} names no language: use e.g. --langs en,de,ja")
     return langs
 
 
@@ -139,7 +140,7 @@ def verify(directory: str, texts: dict[str, list[str]]) -> dict:
         import transformers  # noqa: F401
     except ImportError:
         return {"skipped": "transformers is not installed"}
-    result = tk.verify_directory(directory, {**BUILTIN_TEXTS, **texts})
+    result = xtok.verify_directory(directory, {**BUILTIN_TEXTS, **texts})
     for lang, r in result["languages"].items():
         if r["equal"] != r["texts"]:
             print(f"train_tokenizer: warning: AutoTokenizer differs from sentencepiece on {r['texts'] - r['equal']} "
@@ -199,7 +200,7 @@ def build_trained(args: argparse.Namespace, langs: set[str] | None, tmp: str, du
     corpus = os.path.abspath(args.corpus)
     inputs, skipped = tk.text_inputs(corpus)
     if not inputs:
-        raise tk.TokenizerInputError(f"{corpus} has no sentences/, monolingual/ or parallel/ Parquet table: "
+        raise xtok.TokenizerInputError(f"{corpus} has no sentences/, monolingual/ or parallel/ Parquet table: "
                                      "point CORPUS to the output of make corpus (or of the parallel/monolingual jobs)")
     marked = tk.evaluation_sources(corpus)
     t0 = time.time()
@@ -208,12 +209,12 @@ def build_trained(args: argparse.Namespace, langs: set[str] | None, tmp: str, du
     if langs:
         empty = sorted(langs - set(counts))
         if empty:
-            raise tk.TokenizerInputError(
+            raise xtok.TokenizerInputError(
                 f"no text for language(s) {', '.join(empty)} in {corpus} (it has: {', '.join(sorted(counts)) or 'none'}): "
                 "fix --langs (LANGS=) or add that text to the corpus")
         counts = {lang: c for lang, c in counts.items() if lang in langs}
     if not counts:
-        raise tk.TokenizerInputError(no_text_message(corpus, inputs))
+        raise xtok.TokenizerInputError(no_text_message(corpus, inputs))
     plans, budget = tk.plan_sample(counts, args.alpha, args.sample_sentences)
     print(f"train_tokenizer: {len(counts)} languages, {sum(c for _, c in counts.values()):,} characters; "
           f"sampling {budget:,} characters", file=sys.stderr)
@@ -222,14 +223,14 @@ def build_trained(args: argparse.Namespace, langs: set[str] | None, tmp: str, du
     sample = tk.draw_sample(inputs, set(marked), plans, args.seed)
     durations["sample"] = time.time() - t0
     t0 = time.time()
-    options = tk.spm_trainer_options(args.vocab_size, args.character_coverage, args.threads, args.seed)
+    options = xtok.spm_trainer_options(args.vocab_size, args.character_coverage, args.threads, args.seed)
     work = os.path.join(tmp, ".work")
     try:
         model = tk.train_unigram(sample.lines, work, options, log_level=0 if args.verbose else 2)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     durations["train"] = time.time() - t0
-    tk.write_tokenizer_dir(tmp, model)
+    xtok.write_tokenizer_dir(tmp, model)
 
     t0 = time.time()
     verification = verify(tmp, sample.check_texts)
@@ -260,7 +261,7 @@ def build_trained(args: argparse.Namespace, langs: set[str] | None, tmp: str, du
 
 def build_pretrained(args: argparse.Namespace, tmp: str, durations: dict) -> dict:
     source = os.path.abspath(args.from_pretrained)
-    copied = tk.copy_pretrained(source, tmp)
+    copied = xtok.copy_pretrained(source, tmp)
     texts = {}
     if args.corpus:
         corpus = os.path.abspath(args.corpus)
@@ -268,9 +269,9 @@ def build_pretrained(args: argparse.Namespace, tmp: str, durations: dict) -> dic
     t0 = time.time()
     verification = verify(tmp, texts)
     durations["verify"] = time.time() - t0
-    tok = tk.XlmrTokenizer.load(tmp)
+    tok = xtok.XlmrTokenizer.load(tmp)
     return {"kind": "pretrained", "source": {"path": source, "copied": copied,
-                                             "written": sorted(set(tk.TOKENIZER_FILES) - set(copied))},
+                                             "written": sorted(set(xtok.TOKENIZER_FILES) - set(copied))},
             "config": {"vocab_size": tok.vocab_size}, "verification": verification}
 
 
@@ -306,26 +307,24 @@ def main(argv: list[str] | None = None) -> int:
             manifest = build_pretrained(args, tmp, durations)
         else:
             manifest = build_trained(args, langs, tmp, durations)
-        tok = tk.XlmrTokenizer.load(tmp)
+        tok = xtok.XlmrTokenizer.load(tmp)
         durations["total"] = time.time() - started
         manifest = {"schema_version": SCHEMA_VERSION, **manifest,
                     "vocab_size": tok.vocab_size,
                     "layout": {"<s>": tok.bos_id, "<pad>": tok.pad_id, "</s>": tok.eos_id, "<unk>": tok.unk_id,
                                "<mask>": tok.mask_id, "pieces": [4, tok.mask_id - 1]},
                     "checksum": tok.checksum(),
-                    "files": {n: sha256_file(os.path.join(tmp, n)) for n in tk.TOKENIZER_FILES},
+                    "files": {n: sha256_file(os.path.join(tmp, n)) for n in xtok.TOKENIZER_FILES},
                     "versions": versions(), "durations_s": {k: round(v, 3) for k, v in durations.items()}}
-        with open(os.path.join(tmp, tk.MANIFEST_FILE), "w", encoding="utf-8") as f:
-            json.dump(manifest, f, ensure_ascii=False, indent=2)
-            f.write("\n")
+        write_manifest(os.path.join(tmp, xtok.MANIFEST_FILE), manifest)
         commit(tmp, out)
         tmp = None
         print(summary(manifest), file=sys.stderr)
         print(f"train_tokenizer: wrote {out} ({tok.vocab_size:,} ids, sha256 {tok.checksum()[:12]}) "
               f"in {durations['total']:.1f} s", file=sys.stderr)
         return 0
-    except (tk.TokenizerError, KGError) as exc:
-        message = exc.user_message() if isinstance(exc, KGError) else str(exc)
+    except (xtok.TokenizerError, XlkitError) as exc:
+        message = exc.user_message() if isinstance(exc, XlkitError) else str(exc)
         print(f"train_tokenizer: error: {message}", file=sys.stderr)
         return exc.exit_code
     finally:

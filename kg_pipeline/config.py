@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .errors import ConfigError
-from .sites import parse_langs
+from xlkit_core.errors import ConfigError
+from xlkit_core.langs import parse_langs
+from xlkit_core.step import check_fraction_option
 
 DEFAULT_SPLIT_BYTES = 64 << 20
 
@@ -24,10 +25,7 @@ class KGConfig:
     def __post_init__(self):
         if not self.inputs:
             raise ConfigError("no input given: pass --input <dump.json.bz2> (a file, directory or glob)")
-        if not 0.0 <= self.max_reject_fraction <= 1.0:
-            raise ConfigError(
-                f"MAX_REJECT_FRACTION={self.max_reject_fraction} is outside [0, 1]; e.g. 0.001 allows 1 bad line in 1000"
-            )
+        check_fraction_option(self.max_reject_fraction)
         if self.split_bytes < 1 << 16:
             raise ConfigError(f"--split-mb gives {self.split_bytes} bytes; use at least 0.0625 (64 KiB)")
         if self.dedup not in ("auto", "always", "never"):

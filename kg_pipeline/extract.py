@@ -9,16 +9,19 @@ from __future__ import annotations
 import bz2
 import gzip
 import time
-import uuid
 import zlib
 from collections import Counter
 from collections.abc import Iterable
 
-from .errors import CorruptInputError
-from .fsio import open_binary
+from xlkit_core.codecs import raw_sha256
+from xlkit_core.errors import CorruptInputError
+from xlkit_core.fsio import open_binary
+from xlkit_core.parts import Reject
+from xlkit_core.step import Outcome, Parts, run_task
+
 from .parse import parse_api_document, parse_line
-from .reader import OwnedLines, Split, chunks, raw_sha256
-from .records import EntityRecord, Reject
+from .reader import OwnedLines, Split, chunks
+from .records import EntityRecord
 from .tables import SplitTables
 
 
@@ -52,44 +55,58 @@ def process_split(split: Split, out_dir: str, langs: Iterable[str] | None = None
     ``drop`` holds record indices to leave out (duplicates that lost to another copy); ``keys``
     also writes ``_keys`` (qid, record index, lastrevid) for duplicate detection. Returns a
     summary: counters, owned_bytes, newlines, raw bytes and sha256, rows per table, seconds.
+    Errors are raised as they are; :func:`run_split_task` is the Spark task around it.
     """
+    parts = Parts()
+    try:
+        return _split_body(parts, split, out_dir, langs, drop, keys)
+    except BaseException:
+        parts.abort()
+        raise
+
+
+def run_split_task(split_dict: dict, out_dir: str, langs: list[str] | None,
+                   drop: frozenset[int] = frozenset(), keys: bool = False) -> dict:
+    """Spark task body: one split through :func:`xlkit_core.step.run_task`."""
+    split = Split(**split_dict)
+    return run_task(f"{split.path} (bytes {split.start}-{split.end})",
+                    lambda parts: _split_body(parts, split, out_dir, langs, drop, keys))
+
+
+def _split_body(parts: Parts, split: Split, out_dir: str, langs: Iterable[str] | None, drop: frozenset[int],
+                keys: bool) -> dict:
     t0 = time.perf_counter()
     lang_set = frozenset(langs) if langs else None
     counters: Counter = Counter()
-    tables = SplitTables(out_dir, split.split_idx, uuid.uuid4().hex[:8], keys=keys)
+    tables = SplitTables(parts, out_dir, split.split_idx, keys=keys)
     owned_bytes = newlines = 0
-    try:
-        with open_binary(split.path) as f:
-            if split.layout == "api":
-                data = _api_bytes(f, split)
-                records = ((i, None, r) for i, r in enumerate(parse_api_document(data, lang_set, counters)))
-                owned_bytes = len(data)
+    with open_binary(split.path) as f:
+        if split.layout == "api":
+            data = _api_bytes(f, split)
+            records = ((i, None, r) for i, r in enumerate(parse_api_document(data, lang_set, counters)))
+            owned_bytes = len(data)
+        else:
+            lines = OwnedLines(chunks(f, split), first_split=split.start == 0)
+            records = ((i, off, parse_line(line, lang_set, counters)) for i, off, line in lines)
+        for idx, off, rec in records:
+            if rec is None:
+                continue
+            if isinstance(rec, Reject):
+                counters[f"rejects.{rec.reason}"] += 1
+                tables.add_reject(idx, off, rec)
+            elif idx in drop:
+                counters["entity_skipped.duplicate"] += 1
             else:
-                lines = OwnedLines(chunks(f, split), first_split=split.start == 0)
-                records = ((i, off, parse_line(line, lang_set, counters)) for i, off, line in lines)
-            for idx, off, rec in records:
-                if rec is None:
-                    continue
-                if isinstance(rec, Reject):
-                    counters[f"rejects.{rec.reason}"] += 1
-                    tables.add_reject(idx, off, rec)
-                elif idx in drop:
-                    counters["entity_skipped.duplicate"] += 1
-                else:
-                    _count_entity(rec, counters)
-                    tables.add_entity(rec, idx)
-            if split.layout != "api":
-                owned_bytes, newlines = lines.owned_bytes, lines.newlines
-            sha = raw_sha256(f, split.start, split.end)
-    except BaseException:
-        tables.abort()
-        raise
-    rows = tables.close()
-    return {
-        "split_idx": split.split_idx, "file_idx": split.file_idx, "counters": dict(counters),
-        "owned_bytes": owned_bytes, "newlines": newlines, "raw_bytes": split.end - split.start,
-        "raw_sha256": sha, "rows": rows, "seconds": time.perf_counter() - t0,
-    }
+                _count_entity(rec, counters)
+                tables.add_entity(rec, idx)
+        if split.layout != "api":
+            owned_bytes, newlines = lines.owned_bytes, lines.newlines
+        sha = raw_sha256(f, split.start, split.end)
+    rows = parts.close()
+    return Outcome(split.split_idx, counters, {
+        "file_idx": split.file_idx, "owned_bytes": owned_bytes, "newlines": newlines,
+        "raw_bytes": split.end - split.start, "raw_sha256": sha, "rows": rows,
+        "seconds": time.perf_counter() - t0}).as_dict("split_idx")
 
 
 def read_keys(out_dir: str, split_idx: int) -> list[tuple[str, int, int | None]]:
@@ -98,7 +115,7 @@ def read_keys(out_dir: str, split_idx: int) -> list[tuple[str, int, int | None]]
 
     import pyarrow.parquet as pq
 
-    from .tables import part_name
+    from xlkit_core.parts import part_name
 
     path = os.path.join(out_dir, "_keys", part_name(split_idx))
     if not os.path.exists(path):
@@ -117,21 +134,6 @@ def duplicate_losers(entries: list[tuple[int, int, int | None]]) -> list[tuple[i
     return [(s, r) for s, r, _ in ranked[1:]]
 
 
-def run_split_task(split_dict: dict, out_dir: str, langs: list[str] | None,
-                   drop: frozenset[int] = frozenset(), keys: bool = False) -> dict:
-    """Spark task body: process_split, with any failure turned into one tagged line naming the file."""
-    from .errors import KGError, tagged
-
-    split = Split(**split_dict)
-    try:
-        return process_split(split, out_dir, langs, drop=drop, keys=keys)
-    except KGError as exc:
-        raise RuntimeError(tagged(str(exc))) from None
-    except Exception as exc:
-        where = f"{split.path} (bytes {split.start}-{split.end})"
-        raise RuntimeError(tagged(f"{where}: {type(exc).__name__}: {exc}")) from exc
-
-
 def finalize_rejects(out_dir: str, split_idx: int, source: str, base_line: int, base_offset: int,
                      first_split: bool) -> int:
     """Rewrite a split's local rejects with positions in the whole decompressed file.
@@ -144,7 +146,7 @@ def finalize_rejects(out_dir: str, split_idx: int, source: str, base_line: int, 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from .tables import PARQUET_OPTS, REJECTS, part_name
+    from xlkit_core.parts import PARQUET_OPTS, REJECTS, part_name
 
     src = os.path.join(out_dir, "_rejects_local", part_name(split_idx))
     if not os.path.exists(src):

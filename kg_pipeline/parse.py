@@ -10,8 +10,10 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from .records import EXCERPT_CHARS, EntityRecord, Reject, Sitelink, Triple
-from .sites import site_to_lang
+from xlkit_core.langs import site_to_lang
+from xlkit_core.parts import Reject
+
+from .records import EXCERPT_CHARS, EntityRecord, Sitelink, Triple
 
 try:  # orjson is ~3x faster than json on Wikidata lines; json is the fallback.
     import orjson as _json

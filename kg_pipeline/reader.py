@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import hashlib
 import zlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import BinaryIO
 
-from .bz2split import Bz2Blocks
-from .errors import CorruptInputError, InputError
-from .fsio import FileInfo, open_binary
-
-READ_CHUNK = 8 << 20
+from xlkit_core.bz2split import Bz2Blocks
+from xlkit_core.codecs import READ_CHUNK, plain_chunks, sniff_codec
+from xlkit_core.errors import CorruptInputError, InputError
+from xlkit_core.fsio import FileInfo, open_binary
 
 
 @dataclass(frozen=True)
@@ -40,14 +38,6 @@ class Split:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def sniff_codec(head: bytes) -> str:
-    if head[:3] == b"BZh":
-        return "bz2"
-    if head[:2] == b"\x1f\x8b":
-        return "gz"
-    return "none"
 
 
 def _decompressed_head(f: BinaryIO, codec: str, path: str) -> bytes:
@@ -102,23 +92,6 @@ def plan_splits(files: list[FileInfo], split_bytes: int) -> list[Split]:
         for start, end in ranges:
             splits.append(Split(file_idx, len(splits), info.path, info.size, start, end, codec, layout))
     return splits
-
-
-def plain_chunks(f: BinaryIO, start: int, end: int) -> Iterator[tuple[bytes, bool]]:
-    """Raw bytes from ``start`` to the end of the file: (bytes, owned), owned while before ``end``."""
-    f.seek(start)
-    pos = start
-    while True:
-        data = f.read(READ_CHUNK)
-        if not data:
-            return
-        if pos < end < pos + len(data):
-            cut = end - pos
-            yield data[:cut], True
-            yield data[cut:], False
-        else:
-            yield data, pos < end
-        pos += len(data)
 
 
 def _gz_chunks(f: BinaryIO, path: str) -> Iterator[tuple[bytes, bool]]:
@@ -196,16 +169,3 @@ class OwnedLines:
             idx += 1
         self.owned_bytes = owned_end
         self.newlines = idx - (1 if self.first_split and idx else 0)
-
-
-def raw_sha256(f: BinaryIO, start: int, end: int) -> str:
-    h = hashlib.sha256()
-    f.seek(start)
-    left = end - start
-    while left > 0:
-        data = f.read(min(READ_CHUNK, left))
-        if not data:
-            break
-        h.update(data)
-        left -= len(data)
-    return h.hexdigest()

@@ -40,12 +40,6 @@ class EntityRecord:
     lastrevid: int | None = None
 
 
-@dataclass(slots=True)
-class Reject:
-    reason: str
-    excerpt: str
-
-
 EXCERPT_CHARS = 200
 
 STR_MAP = pa.map_(pa.string(), pa.string())

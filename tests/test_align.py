@@ -19,9 +19,9 @@ from corpus_builder.align import (
     diagonal_alignment,
     read_hand_aligned,
     symmetrize,
-    tokenize_words,
     train_directional,
 )
+from xlkit_core.words import tokenize_words
 
 HAND = ROOT / "corpus_builder" / "data" / "handaligned-en-de.tsv"
 MULTI30K = SHARED_DATA / "multi30k" / "task1-raw"

@@ -153,7 +153,7 @@ def engine(package, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tokenizers(converted):
-    from corpus_builder.tokenizer import XlmrTokenizer, load_hf
+    from xlkit_core.tokenizer import XlmrTokenizer, load_hf
 
     return XlmrTokenizer.load(converted["out"]), load_hf(converted["out"])
 
@@ -353,8 +353,8 @@ def test_existing_out_is_refused(tmp_path, capsys):
 
 
 def test_replace_moves_the_old_directory_aside(tmp_path):
-    """The conversion commits through the shared kg_pipeline.output.commit."""
-    from kg_pipeline.output import commit
+    """The conversion commits through the shared xlkit_core.output.commit."""
+    from xlkit_core.output import commit
 
     new, out = tmp_path / "new", tmp_path / "out"
     new.mkdir()

@@ -56,9 +56,9 @@ def test_export_loads_in_transformers_and_reimports(run, tmp_path):
     from safetensors import safe_open
     from transformers import AutoModelForMaskedLM, AutoTokenizer
 
+    from trainer.attention_masks import full_mask
     from trainer.config import ModelConfig
     from trainer.export import ExportError, export
-    from trainer.masks import full_mask
     from trainer.model import build_model
 
     out = Path(export(str(run["run"]), str(tmp_path / "model")))
@@ -105,8 +105,8 @@ def test_export_cli_refuses_bad_input(run, tmp_path, capsys):
 def test_init_from_one_token_type_widens_with_copies(tmp_path):
     from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
 
+    from trainer.attention_masks import full_mask
     from trainer.config import ModelConfig
-    from trainer.masks import full_mask
     from trainer.model import build_model
 
     torch.manual_seed(0)
@@ -159,9 +159,9 @@ def _bytes(directory: Path) -> dict[str, bytes]:
 
 def test_backtranslate_writes_pseudo_pairs(run, tmp_path, capsys):
     from trainer.backtranslate import backtranslate, main
-    from trainer.data import ShardSet
     from trainer.objectives.btmlm import placeholder_count
     from trainer.train import load_tokenizer_info
+    from xlkit_core.shards import ShardSet
 
     langs = ["de", "fr"]
     out = tmp_path / "bt"

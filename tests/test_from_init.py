@@ -43,10 +43,10 @@ def shards(init, demo_shards, tmp_path_factory) -> dict:
 def test_language_rows_leave_the_init_unchanged_at_step_0(init, shards):
     from transformers import AutoModelForMaskedLM
 
-    from corpus_builder.tokenizer import XlmrTokenizer
+    from trainer.attention_masks import full_mask
     from trainer.config import ModelConfig
-    from trainer.masks import full_mask
     from trainer.model import build_model
+    from xlkit_core.tokenizer import XlmrTokenizer
 
     tok = XlmrTokenizer.load(str(shards["tokenizer"]))
     enc = build_model(ModelConfig(init_from=init, dropout=0.0), len(tok), ["de", "en"], {}).eval()

@@ -32,7 +32,8 @@ from trainer.objectives import Context, Example
 from trainer.objectives.base import pad_rows
 from trainer.objectives.btmlm import BTMLM
 from trainer.objectives.camlm import CAMLM
-from trainer.objectives.mep import MEP, doc_inputs
+from trainer.objectives.contrastive import doc_inputs
+from trainer.objectives.mep import MEP
 from trainer.objectives.mmkd import LEVEL_CLASSES, Distiller, off_diagonal_cosines
 from trainer.objectives.mmlm import MMLM
 from trainer.objectives.oe import OE

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from corpus_builder.shards import ShardWriter
 from jobs.build_shards import write_manifests
-from trainer.data import DocStore, ShardFormatError, ShardSet, TaskStream
+from trainer.data import DocStore, TaskStream
+from xlkit_core.shards import ShardFormatError, ShardSet, ShardWriter
 
 N = 1003  # not a multiple of the rank count
 

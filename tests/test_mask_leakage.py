@@ -17,8 +17,8 @@ import pytest
 import torch
 from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
 
+from trainer.attention_masks import FIRST, SECOND, directed_cross_mask, pair_batch, placeholder_mask
 from trainer.config import BTMLMConfig, CAMLMConfig, ModelConfig
-from trainer.masks import FIRST, SECOND, directed_cross_mask, pair_batch, placeholder_mask
 from trainer.model import Encoder, build_model
 from trainer.objectives import Context, Example
 from trainer.objectives.btmlm import BTMLM

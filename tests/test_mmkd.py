@@ -15,16 +15,18 @@ import pytest
 import torch
 
 from conftest import SHARED_DATA, require
-from corpus_builder.align import align_corpus, tokenize_words
-from corpus_builder.shards import ShardWriter
-from corpus_builder.tokenizer import XlmrTokenizer
+from corpus_builder.align import align_corpus
 from jobs.build_shards import write_manifests
 from trainer import dist
-from trainer.config import ConfigError, MMKDConfig, load_config
+from trainer.config import MMKDConfig, load_config
 from trainer.objectives import REGISTRY, Batch, Context, Example
 from trainer.objectives.mmkd import MMKD, Distiller, mutual_argmax
 from trainer.teacher import Teacher, TeacherCache, TeacherOut, pool_words
 from trainer.train import build, loop
+from xlkit_core.errors import ConfigError
+from xlkit_core.shards import ShardWriter
+from xlkit_core.tokenizer import XlmrTokenizer
+from xlkit_core.words import tokenize_words
 
 MULTI30K = SHARED_DATA / "multi30k" / "task1-raw"
 PAIRS_PER_LANG = 64

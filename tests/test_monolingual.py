@@ -13,10 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from corpus_builder.monolingual import MonoInput, read_documents, read_sentences, text_inputs
-from corpus_builder.parallel import CleanConfig, ReadStats
 from corpus_builder.tables import SENTENCES
+from corpus_builder.textio import CleanConfig, ReadStats
 from jobs import build_monolingual
-from kg_pipeline.errors import ConfigError
+from xlkit_core.errors import ConfigError
 
 CFG = CleanConfig(max_length=40)
 # A CC-100 style file: a paragraph per line, blank lines (or white space only) between documents.

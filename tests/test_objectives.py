@@ -20,9 +20,9 @@ import torch.nn.functional as F
 
 from trainer import dist as tdist
 from trainer.config import load_config
-from trainer.masking import IGNORE
 from trainer.objectives import Example
 from trainer.objectives.contrastive import KeyQueue, info_nce
+from trainer.token_noise import IGNORE
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -270,9 +270,10 @@ def test_btmlm_pseudo_tokens_are_ordinary_and_the_loss_covers_the_source_only(tr
 def test_btmlm_joins_the_task_mix_only_after_its_start():
     from types import SimpleNamespace
 
-    from trainer.config import ConfigError, check_values
+    from trainer.config import check_values
     from trainer.objectives import REGISTRY, Context
     from trainer.train import Trainer
+    from xlkit_core.errors import ConfigError
 
     cfg = load_config("tiny", ["shards=x", "out=y", "recipe=ernie-m", "steps=400"])
     assert cfg.objectives.btmlm.start == 0.5
@@ -290,3 +291,73 @@ def test_btmlm_joins_the_task_mix_only_after_its_start():
         check_values(alone)
     with pytest.raises(ConfigError, match="only directed exists"):
         check_values(load_config("tiny", ["shards=x", "out=y", "objectives.camlm.mode=symmetric"]))
+
+
+# ---- what the objectives declare to the trainer (Objective's class-level methods) ---------------------
+
+
+def test_each_objective_checks_its_own_config_section():
+    from trainer.config import check_values
+    from xlkit_core.errors import ConfigError
+
+    def problems(*overrides: str) -> str:
+        with pytest.raises(ConfigError) as exc:
+            check_values(load_config("tiny", ["shards=x", "out=y", *overrides]))
+        return str(exc.value)
+
+    err = problems("recipe=xlm-k", "batch_size=1", "objectives.oe.temperature=0")
+    assert err == ("objectives.mep needs batch_size >= 2 (its heads use BatchNorm and in-batch negatives); "
+                   "objectives.oe needs batch_size >= 2 (its heads use BatchNorm and in-batch negatives); "
+                   "objectives.oe.temperature must be above 0")
+    # switched-off objectives: CAMLM's mode and BTMLM's start and placeholders are checked anyway,
+    # the contrastive and MMKD settings only when the objective is on
+    err = problems("objectives.camlm.mode=symmetric", "objectives.btmlm.placeholders=2",
+                   "objectives.mep.temperature=0", "objectives.mmkd.alignment=fast")
+    assert "only directed exists" in err and "objectives.btmlm.placeholders=2" in err
+    assert "mep" not in err and "mmkd" not in err
+    err = problems("recipe=mmkd", "objectives.mmkd.alignment=fast", "objectives.mmkd.teacher=/nonexistent",
+                   *[f"objectives.mmkd.{x}.weight=0" for x in ("token", "word", "sentence", "structure")])
+    assert err == ("objectives.mmkd.alignment=fast: use shard or embedding; objectives.mmkd.teacher: MMKD teacher "
+                   "/nonexistent is not a model directory (no config.json); set objectives.mmkd.teacher=<a local "
+                   "BERT-family dir>; objectives.mmkd has no level with a weight above 0: set e.g. "
+                   "objectives.mmkd.token.weight=1, or objectives.mmkd.weight=0")
+
+
+def test_recipes_apply_the_settings_their_objectives_ask_for():
+    from trainer.objectives import REGISTRY
+
+    assert REGISTRY["btmlm"].recipe_settings == {"start": "0.5"}
+    assert all(not cls.recipe_settings for name, cls in REGISTRY.items() if name != "btmlm")
+    for recipe, start in (("btmlm", 0.5), ("ernie-m", 0.5), ("all", 0.5), ("tlm", 0.0), ("xlm-k", 0.0)):
+        assert load_config("tiny", [f"recipe={recipe}"]).objectives.btmlm.start == start, recipe
+    # an explicit value after the recipe wins
+    assert load_config("tiny", ["recipe=btmlm", "objectives.btmlm.start=0"]).objectives.btmlm.start == 0.0
+
+
+def test_shard_tasks_directories_and_languages(tmp_path):
+    from types import SimpleNamespace
+
+    import pyarrow as pa
+
+    from trainer.config import BTMLMConfig, MMKDConfig, TLMConfig
+    from trainer.objectives import REGISTRY
+
+    def shards(langs, tgt=None):
+        batches = [pa.record_batch({"tgt_lang": tgt})] if tgt else []
+        return SimpleNamespace(manifest={"languages": langs}, batches=batches)
+
+    btmlm, root = REGISTRY["btmlm"], str(tmp_path)
+    online, offline = BTMLMConfig(), BTMLMConfig(pseudo_pairs="/bt")
+    assert btmlm.shard_tasks(online) == ("mono",) and btmlm.shard_tasks(offline) == ("pseudo_pairs",)
+    assert btmlm.shard_dir(online, "mono", root) == f"{root}/mono"
+    assert btmlm.shard_dir(offline, "pseudo_pairs", root) == "/bt/pairs"
+    assert btmlm.missing_hint(offline, "pseudo_pairs") == "run make backtranslate"
+    assert REGISTRY["mep"].shard_tasks(None) == ("mep", "docs")
+    assert REGISTRY["oe"].missing_hint(None, "oe") == "build them with make shards TASKS=oe"
+    # pairs manifests list the source side only: the pair objectives add the targets
+    pairs = {"pairs": shards(["de"], ["en", "fr", "en"]), "pseudo_pairs": shards(["de"], ["ja"]),
+             "mono": shards(["de", "zh"]), "distill": shards(["cs"])}
+    assert REGISTRY["tlm"].languages(TLMConfig(), pairs) == {"de", "en", "fr"}
+    assert REGISTRY["camlm"].languages(TLMConfig(), pairs) == {"de", "en", "fr"}
+    assert btmlm.languages(online, pairs) == {"de", "zh"} and btmlm.languages(offline, pairs) == {"de", "ja"}
+    assert REGISTRY["mmkd"].languages(MMKDConfig(), pairs) == {"cs", "en"}   # the distill manifest lists only x

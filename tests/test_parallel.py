@@ -17,7 +17,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import ROOT, SHARED_DATA, require
-from corpus_builder.langcodes import TATOEBA, normalise
 from corpus_builder.parallel import (
     CleanConfig,
     LineCountMismatch,
@@ -30,7 +29,8 @@ from corpus_builder.parallel import (
     read_pairs,
 )
 from jobs import build_parallel
-from kg_pipeline.errors import ConfigError, InputError
+from xlkit_core.errors import ConfigError, InputError
+from xlkit_core.langs import TATOEBA, normalise
 
 MULTI30K = SHARED_DATA / "multi30k" / "task1-raw"
 TATOEBA_DIR = SHARED_DATA / "tatoeba-laser"
@@ -341,7 +341,7 @@ def test_align_fills_the_alignment_column(spark, tmp_path):
     assert run("--parallel", SAMPLES, "--out", out, "--align") == 0
     rows = table(out).to_pylist()
     assert len(rows) == 88
-    from corpus_builder.align import tokenize_words  # whitespace words, but every CJK character is a word
+    from xlkit_core.words import tokenize_words  # whitespace words, but every CJK character is a word
 
     for r in rows:
         assert r["alignment"] is not None

@@ -4,7 +4,8 @@ import json
 from collections import Counter
 
 from kg_pipeline.parse import parse_api_document, parse_line
-from kg_pipeline.records import EntityRecord, Reject, Sitelink, Triple
+from kg_pipeline.records import EntityRecord, Sitelink, Triple
+from xlkit_core.parts import Reject
 
 
 def snak(prop, value=None, snaktype="value", vtype="wikibase-entityid"):

@@ -5,10 +5,10 @@ import gzip
 
 import pytest
 
-from kg_pipeline.bz2split import BLOCK_MAGIC, EOS_MAGIC, Bz2Blocks, find_magic_bits
-from kg_pipeline.errors import CorruptInputError
-from kg_pipeline.fsio import FileInfo
 from kg_pipeline.reader import OwnedLines, chunks, plan_splits, sniff_layout
+from xlkit_core.bz2split import BLOCK_MAGIC, EOS_MAGIC, Bz2Blocks, find_magic_bits
+from xlkit_core.errors import CorruptInputError
+from xlkit_core.fsio import FileInfo
 
 
 def owned_lines(path, split_bytes):

@@ -13,7 +13,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from jobs import report, report_common, stage
+from jobs import report, stage
+from jobs.report import common as report_common
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

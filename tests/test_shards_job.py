@@ -13,10 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import ROOT, SHARED_DATA, require
-from corpus_builder.tokenizer import XlmrTokenizer
 from jobs import build_parallel, build_shards
 from jobs.sample_pipeline import run_in_process, steps
-from trainer.data import ShardSet
+from xlkit_core.shards import ShardSet
+from xlkit_core.tokenizer import XlmrTokenizer
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 SAMPLES = ROOT / "samples"

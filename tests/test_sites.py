@@ -1,6 +1,6 @@
 import pytest
 
-from kg_pipeline.sites import parse_langs, site_to_lang
+from xlkit_core.langs import parse_langs, site_to_lang
 
 
 @pytest.mark.parametrize("site, expected", [

@@ -23,6 +23,7 @@ from conftest import ROOT, SHARED_DATA, require
 from corpus_builder import tokenizer as tk
 from jobs import train_tokenizer
 from realtext import wiki_lines
+from xlkit_core import tokenizer as xtok
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -110,13 +111,13 @@ def trained(tmp_path_factory, corpus) -> Path:
 
 
 @pytest.fixture(scope="module")
-def tok(trained) -> tk.XlmrTokenizer:
-    return tk.XlmrTokenizer.load(str(trained))
+def tok(trained) -> xtok.XlmrTokenizer:
+    return xtok.XlmrTokenizer.load(str(trained))
 
 
 @pytest.fixture(scope="module")
 def hf(trained):
-    return tk.load_hf(str(trained))
+    return xtok.load_hf(str(trained))
 
 
 # ---- sampling ------------------------------------------------------------------------------------
@@ -131,7 +132,7 @@ def test_sampling_probabilities_follow_xlmr_formula():
     # two languages of 3:1 -> 3^0.5 : 1 with alpha 0.5
     assert tk.sampling_probabilities({"a": 300, "b": 100}, 0.5)["a"] == pytest.approx(3 ** 0.5 / (3 ** 0.5 + 1))
     assert tk.sampling_probabilities({"a": 5, "b": 0}, 0.3) == {"a": 1.0, "b": 0.0}
-    with pytest.raises(tk.TokenizerInputError, match="alpha"):
+    with pytest.raises(xtok.TokenizerInputError, match="alpha"):
         tk.sampling_probabilities({"a": 1}, 0.0)
 
 
@@ -194,12 +195,12 @@ def test_training_lines_split_and_cut():
 
 
 def test_output_files_and_manifest(trained, corpus, texts):
-    assert sorted(os.listdir(trained)) == sorted([*tk.TOKENIZER_FILES, tk.MANIFEST_FILE])
-    m = json.loads((trained / tk.MANIFEST_FILE).read_text())
+    assert sorted(os.listdir(trained)) == sorted([*xtok.TOKENIZER_FILES, xtok.MANIFEST_FILE])
+    m = json.loads((trained / xtok.MANIFEST_FILE).read_text())
     assert m["kind"] == "trained" and m["vocab_size"] == VOCAB
     assert m["layout"] == {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "<mask>": VOCAB - 1, "pieces": [4, VOCAB - 2]}
     assert m["config"]["alpha"] == 0.3 and m["config"]["seed"] == 7
-    assert m["checksum"] == tk.XlmrTokenizer.load(str(trained)).checksum()
+    assert m["checksum"] == xtok.XlmrTokenizer.load(str(trained)).checksum()
     # Arabic is only in the Tatoeba rows, which the corpus marks as evaluation data
     assert sorted(m["languages"]) == ["bn", "cs", "de", "en", "fr", "ja", "uk", "vi", "zh"]
     assert m["corpus"]["evaluation_sources"] == {"tatoeba": "parallel/_manifest.json"}
@@ -227,7 +228,7 @@ def test_special_ids(trained, tok, hf):
     assert hf.convert_ids_to_tokens([0, 1, 2, 3, VOCAB - 1]) == ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
     assert (hf.cls_token_id, hf.sep_token_id, hf.pad_token_id, hf.mask_token_id) == (0, 2, 1, VOCAB - 1)
     assert hf.convert_ids_to_tokens(list(range(4, VOCAB - 1))) == [tok.id_to_piece(i) for i in range(4, VOCAB - 1)]
-    config = json.loads((trained / tk.CONFIG_FILE).read_text())
+    config = json.loads((trained / xtok.CONFIG_FILE).read_text())
     assert config["tokenizer_class"] == "XLMRobertaTokenizer"
     # a character the model never saw is <unk>, in both
     assert 3 in tok.encode("\U0001F9EC") and hf("\U0001F9EC")["input_ids"] == [0, *tok.encode("\U0001F9EC"), 2]
@@ -321,7 +322,7 @@ def test_encode_words(tok, texts):
 
 
 def test_quantized_scores(trained, tok):
-    model = (trained / tk.SPM_FILE).read_bytes()
+    model = (trained / xtok.SPM_FILE).read_bytes()
     assert tk.quantize_scores(model) == model
     scores = [tok.sp.get_score(i) for i in range(tok.sp.get_piece_size())]
     assert all(s * 64 == int(s * 64) for s in scores) and len(set(scores)) > 100
@@ -337,25 +338,25 @@ def test_encode_offsets(tok):
 def test_checksum_and_pickle(trained, tok):
     import hashlib
 
-    assert tok.checksum() == hashlib.sha256((trained / tk.SPM_FILE).read_bytes()).hexdigest()
+    assert tok.checksum() == hashlib.sha256((trained / xtok.SPM_FILE).read_bytes()).hexdigest()
     copy = pickle.loads(pickle.dumps(tok))
     assert copy.checksum() == tok.checksum() and copy.encode("Kyiv Київ") == tok.encode("Kyiv Київ")
 
 
 def test_rerun_gives_identical_bytes_and_seed_matters(trained, corpus, tmp_path):
     assert run("--corpus", corpus, "--out", tmp_path / "again", "--vocab-size", VOCAB, "--seed", 7) == 0
-    for name in (tk.SPM_FILE, tk.HF_FILE, tk.CONFIG_FILE, tk.SPECIAL_MAP_FILE):
+    for name in (xtok.SPM_FILE, xtok.HF_FILE, xtok.CONFIG_FILE, xtok.SPECIAL_MAP_FILE):
         assert (tmp_path / "again" / name).read_bytes() == (trained / name).read_bytes(), name
-    a = json.loads((trained / tk.MANIFEST_FILE).read_text())
-    b = json.loads((tmp_path / "again" / tk.MANIFEST_FILE).read_text())
+    a = json.loads((trained / xtok.MANIFEST_FILE).read_text())
+    b = json.loads((tmp_path / "again" / xtok.MANIFEST_FILE).read_text())
     assert a["languages"] == b["languages"] and a["sample"] == b["sample"]
     assert run("--corpus", corpus, "--out", tmp_path / "seed8", "--vocab-size", VOCAB, "--seed", 8) == 0
-    assert (tmp_path / "seed8" / tk.SPM_FILE).read_bytes() != (trained / tk.SPM_FILE).read_bytes()
+    assert (tmp_path / "seed8" / xtok.SPM_FILE).read_bytes() != (trained / xtok.SPM_FILE).read_bytes()
 
 
 def test_langs_option(corpus, tmp_path):
     assert run("--corpus", corpus, "--out", tmp_path / "t", "--vocab-size", 600, "--langs", "en,de,fr,zh") == 0
-    m = json.loads((tmp_path / "t" / tk.MANIFEST_FILE).read_text())
+    m = json.loads((tmp_path / "t" / xtok.MANIFEST_FILE).read_text())
     assert sorted(m["languages"]) == ["de", "en", "fr", "zh"]
     assert m["vocab_size"] == 600
 
@@ -367,20 +368,20 @@ def test_from_pretrained_copies_completes_and_checks(trained, corpus, tmp_path):
     # a directory that holds only the sentencepiece file (plus unrelated model files)
     src = tmp_path / "xlmr"
     src.mkdir()
-    (src / tk.SPM_FILE).write_bytes((trained / tk.SPM_FILE).read_bytes())
+    (src / xtok.SPM_FILE).write_bytes((trained / xtok.SPM_FILE).read_bytes())
     (src / "model.safetensors").write_bytes(b"not copied")
     out = tmp_path / "out"
     assert run("--from-pretrained", src, "--corpus", corpus, "--out", out) == 0
-    assert sorted(os.listdir(out)) == sorted([*tk.TOKENIZER_FILES, tk.MANIFEST_FILE])
-    m = json.loads((out / tk.MANIFEST_FILE).read_text())
-    assert m["kind"] == "pretrained" and m["source"]["copied"] == [tk.SPM_FILE]
-    assert m["checksum"] == json.loads((trained / tk.MANIFEST_FILE).read_text())["checksum"]
+    assert sorted(os.listdir(out)) == sorted([*xtok.TOKENIZER_FILES, xtok.MANIFEST_FILE])
+    m = json.loads((out / xtok.MANIFEST_FILE).read_text())
+    assert m["kind"] == "pretrained" and m["source"]["copied"] == [xtok.SPM_FILE]
+    assert m["checksum"] == json.loads((trained / xtok.MANIFEST_FILE).read_text())["checksum"]
     assert all(v["equal"] == v["texts"] for v in m["verification"]["languages"].values())
-    assert (out / tk.HF_FILE).read_bytes() == (trained / tk.HF_FILE).read_bytes()
+    assert (out / xtok.HF_FILE).read_bytes() == (trained / xtok.HF_FILE).read_bytes()
     # a complete directory is copied as it is
     assert run("--from-pretrained", trained, "--out", tmp_path / "full") == 0
-    assert json.loads((tmp_path / "full" / tk.MANIFEST_FILE).read_text())["source"]["copied"] == list(
-        tk.TOKENIZER_FILES)
+    assert json.loads((tmp_path / "full" / xtok.MANIFEST_FILE).read_text())["source"]["copied"] == list(
+        xtok.TOKENIZER_FILES)
 
 
 def test_from_pretrained_refuses_other_layouts(tmp_path, texts, capsys):
@@ -392,12 +393,12 @@ def test_from_pretrained_refuses_other_layouts(tmp_path, texts, capsys):
     spm.SentencePieceTrainer.train(sentence_iterator=iter(texts["en"][0] + texts["de"][0]), model_writer=model,
                                    vocab_size=200, model_type="unigram", pad_id=3, minloglevel=2)
     (tmp_path / "bad").mkdir()
-    (tmp_path / "bad" / tk.SPM_FILE).write_bytes(model.getvalue())
+    (tmp_path / "bad" / xtok.SPM_FILE).write_bytes(model.getvalue())
     assert run("--from-pretrained", tmp_path / "bad", "--out", tmp_path / "o") == 2
     assert "own pad piece" in capsys.readouterr().err and not (tmp_path / "o").exists()
     (tmp_path / "empty").mkdir()
     assert run("--from-pretrained", tmp_path / "empty", "--out", tmp_path / "o") == 2
-    assert f"no {tk.SPM_FILE}" in capsys.readouterr().err
+    assert f"no {xtok.SPM_FILE}" in capsys.readouterr().err
 
 
 # ---- bad input --------------------------------------------------------------------------------------

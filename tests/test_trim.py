@@ -21,9 +21,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import ROOT, SHARED_DATA, require
-from corpus_builder import tokenizer as tk
 from realtext import wiki_lines
 from trainer import e5init, trim
+from xlkit_core import tokenizer as tk
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -8,8 +8,9 @@ from collections import Counter
 import pytest
 
 from conftest import SHARED_DATA, require
-from corpus_builder.xmldump import PageReject, RawPage, SplitPages, inspect_dump, plan_xml_splits
-from kg_pipeline.errors import InputError
+from corpus_builder.xmldump import RawPage, SplitPages, inspect_dump, plan_xml_splits
+from xlkit_core.errors import InputError
+from xlkit_core.parts import Reject
 
 XZ = SHARED_DATA / "wikipedia-xztextfilter-2023"
 GENSIM = SHARED_DATA / "wikipedia-gensim-testdata"
@@ -118,4 +119,4 @@ def test_bad_page_xml_is_rejected_with_title(tmp_path):
     _, pages, rejects, truncated = read_all(p)
     assert [x.title for x in pages] == ["Good", "After"] and not truncated
     assert [(r.reason, r.title) for r in rejects] == [("bad_xml", "Broken & bad")]
-    assert isinstance(rejects[0], PageReject)
+    assert isinstance(rejects[0], Reject)

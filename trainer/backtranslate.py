@@ -27,14 +27,13 @@ from collections.abc import Iterator
 
 import torch
 
-from corpus_builder.shards import ShardWriter, write_manifests
-from kg_pipeline.errors import KGError
-from kg_pipeline.output import commit, discard, prepare_out
 from xlkit_core.environment import check_environment
+from xlkit_core.errors import ConfigError, XlkitError
+from xlkit_core.output import commit, discard, prepare_out
+from xlkit_core.shards import ShardFormatError, ShardSet, ShardWriter, write_manifests
 
 from . import checkpoint
-from .config import BTMLMConfig, ConfigError, from_dict
-from .data import ShardFormatError, ShardSet
+from .config import BTMLMConfig, from_dict
 from .export import ExportError, load_encoder
 from .objectives import Context, Example
 from .objectives.btmlm import BTMLM, placeholder_count
@@ -43,7 +42,7 @@ from .train import load_tokenizer_info
 SOURCE = "backtranslation"
 
 
-class BacktranslateError(Exception):
+class BacktranslateError(XlkitError):
     """A back-translation that cannot run; the message says what to do."""
 
 
@@ -201,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     except (BacktranslateError, ExportError, checkpoint.CheckpointError, ConfigError) as exc:
         print(f"backtranslate: error: {exc}", file=sys.stderr)
         return 2
-    except KGError as exc:
+    except XlkitError as exc:
         print(f"backtranslate: error: {exc.user_message()}", file=sys.stderr)
         return exc.exit_code
     print(f"backtranslate: wrote {m['tasks']['pairs']['rows']:,} pseudo pairs to {os.path.abspath(args.out)}",

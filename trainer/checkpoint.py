@@ -21,10 +21,12 @@ import shutil
 import torch
 from safetensors.torch import load_file, save_file
 
+from xlkit_core.errors import XlkitError
+
 LATEST = "latest"
 
 
-class CheckpointError(Exception):
+class CheckpointError(XlkitError):
     pass
 
 

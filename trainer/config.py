@@ -5,7 +5,9 @@
 
 A named config (``tiny``, ``small``, ``base``, ``large``) or a YAML file gives the starting
 values; overrides are applied in order; an unknown key is a :class:`ConfigError` that names the
-closest known key. :func:`validate` checks the config against the shards before the first step.
+closest known key. :func:`check_values` checks what needs no data (each objective its own section:
+:meth:`trainer.objectives.base.Objective.config_problems`); :func:`trainer.train.validate` checks
+the config against the shards before the first step.
 """
 
 from __future__ import annotations
@@ -17,9 +19,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 import yaml
 
-
-class ConfigError(ValueError):
-    """A configuration that cannot run; the message says how to fix it."""
+from xlkit_core.errors import ConfigError
 
 
 @dataclass(kw_only=True)
@@ -154,7 +154,8 @@ PRESETS: dict[str, dict] = {
               "optim.warmup_steps": 10000, "save_every": 2000},
 }
 
-# recipe=<name> sets the objective weights at once
+# recipe=<name> sets the objective weights at once, and what the objectives it turns on ask for beside their weight
+# (Objective.recipe_settings: BTMLM starts half-way)
 RECIPES: dict[str, dict[str, float]] = {
     "mmlm": {"mmlm": 1},
     "tlm": {"mmlm": 1, "tlm": 1},
@@ -165,9 +166,6 @@ RECIPES: dict[str, dict[str, float]] = {
     "all": {"mmlm": 1, "tlm": 1, "camlm": 1, "btmlm": 1, "mep": 1, "oe": 1},
     "mmkd": {"mmlm": 1, "mmkd": 1},
 }
-
-# what a recipe sets beside the weights: BTMLM needs CAMLM's transferability first (Ernie-M)
-RECIPE_SETTINGS: dict[str, dict[str, str]] = {r: {"objectives.btmlm.start": "0.5"} for r in ("btmlm", "ernie-m", "all")}
 
 # keys that may differ between a checkpoint's config and the resumed run's
 RESUMABLE_KEYS = {"steps", "save_every", "keep_checkpoints", "progress", "resume", "out", "device", "shards",
@@ -211,10 +209,13 @@ def set_key(cfg: TrainConfig, key: str, raw) -> None:
     if key == "recipe":
         if raw not in RECIPES:
             raise ConfigError(f"recipe={raw}: unknown recipe; known: {', '.join(RECIPES)}")
+        from .objectives import REGISTRY
+
         for name in cfg.objectives.enabled() | {n: 0 for r in RECIPES.values() for n in r}:
             getattr(cfg.objectives, name).weight = float(RECIPES[raw].get(name, 0))
-        for k, v in RECIPE_SETTINGS.get(raw, {}).items():
-            set_key(cfg, k, v)
+        for name in (n for n, w in RECIPES[raw].items() if w > 0):   # what the objectives it turns on set
+            for k, v in REGISTRY[name].recipe_settings.items():
+                set_key(cfg, f"objectives.{name}.{k}", v)
         return
     keys = known_keys()
     if key not in keys:
@@ -278,8 +279,9 @@ def from_dict(data: dict) -> TrainConfig:
 
 
 def check_values(cfg: TrainConfig) -> None:
-    """Checks that need no data."""
+    """Checks that need no data (the objectives' own: :meth:`Objective.config_problems`)."""
     from .model import SIZES
+    from .objectives import REGISTRY
 
     problems = []
     if not cfg.shards:
@@ -295,30 +297,8 @@ def check_values(cfg: TrainConfig) -> None:
         problems.append("no objective has a weight above 0: set e.g. recipe=ernie-m or objectives.mmlm.weight=1")
     if cfg.steps < 1 or cfg.batch_size < 1 or cfg.grad_accum < 1:
         problems.append("steps, batch_size and grad_accum must be at least 1")
-    for name in ("mep", "oe"):
-        c = getattr(cfg.objectives, name)
-        if c.weight > 0 and cfg.batch_size < 2:
-            problems.append(f"objectives.{name} needs batch_size >= 2 (its heads use BatchNorm and in-batch "
-                            "negatives)")
-        if c.weight > 0 and c.temperature <= 0:
-            problems.append(f"objectives.{name}.temperature must be above 0")
-    if cfg.objectives.camlm.mode != "directed":
-        problems.append(f"objectives.camlm.mode={cfg.objectives.camlm.mode}: only directed exists (the symmetric "
-                        "per-layer mask leaks the predicted sentence from the second layer on; DESIGN.md)")
-    b = cfg.objectives.btmlm
-    if b.weight > 0 and float(b.start) > 0 and not set(cfg.objectives.enabled()) - {"btmlm"}:
-        problems.append(f"objectives.btmlm.start={b.start}: BTMLM waits for other objectives (CAMLM) that are "
-                        "off; enable them (recipe=btmlm) or set objectives.btmlm.start=0")
-    if float(b.start) < 0:
-        problems.append(f"objectives.btmlm.start={b.start}: use a fraction of the run in [0, 1) or a step >= 1")
-    p = cfg.objectives.btmlm.placeholders
-    if p != "source":
-        try:
-            ok = 0 < float(p) <= 1
-        except ValueError:
-            ok = False
-        if not ok:
-            problems.append(f"objectives.btmlm.placeholders={p}: use a fraction in (0, 1] or 'source'")
+    for name, cls in REGISTRY.items():      # each objective checks its own section, enabled or not
+        problems += cls.config_problems(getattr(cfg.objectives, name), cfg)
     if cfg.precision not in ("auto", "bf16", "fp32"):
         problems.append(f"precision={cfg.precision}: use auto, bf16 or fp32")
     if problems:

@@ -12,73 +12,11 @@ never overlap and together see every row once per epoch. Needs no Spark.
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 
-from kg_pipeline.fsio import sha256_file
-
-SCHEMA_VERSION = 1
-
-
-class ShardFormatError(Exception):
-    """A shard directory that is missing, of another schema version, truncated or tampered with."""
-
-
-@dataclass
-class ShardSet:
-    """All files of one task, memory-mapped (zero copy), with a global row index over record batches."""
-
-    task: str
-    directory: str
-    manifest: dict
-    batches: list[pa.RecordBatch]
-    offsets: np.ndarray            # offsets[i] = first global row of batch i; offsets[-1] = total rows
-
-    @classmethod
-    def open(cls, directory: str, verify: bool = True, expect_tokenizer: str | None = None) -> ShardSet:
-        path = os.path.join(directory, "manifest.json")
-        if not os.path.exists(path):
-            raise ShardFormatError(f"{directory} has no manifest.json: not a shard directory (make shards writes them)")
-        with open(path, encoding="utf-8") as f:
-            manifest = json.load(f)
-        if manifest.get("schema_version") != SCHEMA_VERSION:
-            raise ShardFormatError(f"{path}: schema_version {manifest.get('schema_version')!r}, this reader needs "
-                                   f"{SCHEMA_VERSION}; rebuild the shards with this version (make shards)")
-        if expect_tokenizer and manifest.get("tokenizer_sha256") != expect_tokenizer:
-            raise ShardFormatError(f"{path}: built with tokenizer {manifest.get('tokenizer_sha256', '?')[:12]}, "
-                                   f"not {expect_tokenizer[:12]}; rebuild the shards with this tokenizer")
-        batches, counts = [], []
-        for entry in manifest["files"]:
-            fpath = os.path.join(directory, entry["name"])
-            if not os.path.exists(fpath):
-                raise ShardFormatError(f"{fpath} is listed in the manifest but missing; rebuild the shards")
-            if verify and sha256_file(fpath) != entry["sha256"]:
-                raise ShardFormatError(f"{fpath}: sha256 does not match the manifest (truncated or modified); "
-                                       "rebuild the shards")
-            try:
-                reader = pa.ipc.open_file(pa.memory_map(fpath, "r"))
-                file_batches = [reader.get_batch(i) for i in range(reader.num_record_batches)]
-            except (pa.ArrowInvalid, OSError) as exc:
-                raise ShardFormatError(f"{fpath}: not a readable Arrow file ({exc}); rebuild the shards") from None
-            rows = sum(b.num_rows for b in file_batches)
-            if rows != entry["rows"]:
-                raise ShardFormatError(f"{fpath}: {rows} rows, the manifest says {entry['rows']}")
-            batches += file_batches
-            counts += [b.num_rows for b in file_batches]
-        offsets = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]).astype(np.int64)
-        return cls(manifest["task"], directory, manifest, batches, offsets)
-
-    def __len__(self) -> int:
-        return int(self.offsets[-1])
-
-    def row(self, index: int) -> dict:
-        i = int(np.searchsorted(self.offsets, index, side="right") - 1)
-        return self.batches[i].slice(index - int(self.offsets[i]), 1).to_pylist()[0]
+from xlkit_core.shards import ShardFormatError, ShardSet  # noqa: F401 (the reader the trainer uses)
 
 
 class TaskStream:

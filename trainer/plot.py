@@ -24,12 +24,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from xlkit_core.environment import check_environment
+from xlkit_core.errors import XlkitError
 
 METRICS = "metrics.jsonl"
 DEFAULT_PNG = "loss_curves.png"
 
 
-class PlotError(Exception):
+class PlotError(XlkitError):
     """A run that cannot be plotted; the message says what to do."""
 
 

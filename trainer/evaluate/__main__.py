@@ -58,7 +58,7 @@ def _size(key: str, quick: bool):
 
 def _iso3(code: str) -> str:
     """Wikipedia code -> the ISO 639-3 code Tatoeba's file names use (de -> deu, zh -> cmn)."""
-    from corpus_builder.langcodes import TATOEBA
+    from xlkit_core.langs import TATOEBA
 
     for iso3, wiki in TATOEBA.items():
         if wiki == code:
@@ -91,7 +91,7 @@ def run_tatoeba(md: ModelDir, args) -> dict:
 
 
 def _norm(code: str) -> str:
-    from corpus_builder.langcodes import normalise
+    from xlkit_core.langs import normalise
 
     return normalise(code)
 

@@ -19,7 +19,9 @@ import json
 import os
 from dataclasses import dataclass, field
 
-from xlkit_core.langs import NO_LANGUAGE
+from xlkit_core.errors import XlkitError
+from xlkit_core.langs import NO_LANGUAGE, UnknownLanguage, lang_index, normalise
+from xlkit_core.output import write_json as shared_write_json
 
 LANGS_FILE = "xlkit_langs.json"
 # files of which at least one must be present for AutoTokenizer to load offline
@@ -27,7 +29,7 @@ TOKENIZER_MARKERS = ("tokenizer.json", "sentencepiece.bpe.model", "spiece.model"
                      "tokenizer.model")
 
 
-class EvalError(Exception):
+class EvalError(XlkitError):
     """Bad input to an evaluation (a missing tokenizer, unequal files, an unknown language, ...)."""
 
 
@@ -46,30 +48,26 @@ class ModelDir:
     def uses_lang_ids(self) -> bool:
         return bool(self.langs) and self.type_vocab_size > 1
 
-    def lang_id(self, lang: str) -> int | None:
-        """The language id (``token_type_ids``) of any language code (ISO 639-1/3 or Wikipedia), or None when
-        the model takes none. A language the model was not trained on gets None as well when the model has the
-        no-language row 0 (zero-shot, XTREME's protocol); for an export without it, it is an error naming the
-        model's languages."""
+    def lang_id(self, lang: str, unknown: str = "none") -> int | None:
+        """The language id (``token_type_ids``) of any language code (ISO 639-1/3 or Wikipedia, through
+        :func:`~xlkit_core.langs.normalise`), or None when the model takes none. A language the model was
+        not trained on gets what :func:`~xlkit_core.langs.lang_index` gives it under ``unknown``: with
+        ``"none"`` None (no ``token_type_ids``: the no-language row 0, zero-shot, XTREME's protocol) when
+        the model has that row, and for an export without it an error naming the model's languages."""
         if not self.uses_lang_ids:
             return None
-        from corpus_builder.langcodes import normalise
-
         code = normalise(lang)
-        if code not in self.langs:
-            if self.langs[0] == NO_LANGUAGE:    # zero-shot: the no-language row 0, i.e. no token_type_ids
-                return None
+        try:
+            return lang_index(self.langs, code, unknown=unknown)
+        except UnknownLanguage:
             known = ", ".join(x for x in self.langs if x != NO_LANGUAGE)
-            raise EvalError(f"{self.source} was not trained on {lang} ({code}); its languages: {known}")
-        return self.langs.index(code)
+            raise EvalError(f"{self.source} was not trained on {lang} ({code}); its languages: {known}") from None
 
     def lang_id_or_none(self, lang: str) -> int | None:
-        """Like :meth:`lang_id`, but a language the model does not know gets None (the model's default row 0
-        is then used): for transfer to languages outside pre-training."""
-        try:
-            return self.lang_id(lang)
-        except EvalError:
-            return None
+        """Like :meth:`lang_id`, but a language the model does not know gets None in any model (row 0, the
+        model's default, which in an export without the no-language row is its first language's): for
+        transfer to languages outside pre-training."""
+        return self.lang_id(lang, unknown="row0")
 
 
 def _is_checkpoint(path: str) -> bool:
@@ -130,22 +128,8 @@ def load_tokenizer(md: ModelDir):
 
 
 def write_json(path: str | os.PathLike, obj) -> None:
-    """Write ``obj`` as JSON to ``path`` (parents created) through a temporary file renamed when complete, so a
-    crash never leaves half a result. Numpy scalars and paths are converted."""
-    from pathlib import Path
-
-    def plain(x):
-        if hasattr(x, "item"):
-            return x.item()
-        if isinstance(x, Path):
-            return str(x)
-        raise TypeError(f"not JSON: {type(x).__name__}")
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=plain), encoding="utf-8")
-    os.replace(tmp, path)
+    """An evaluation's result file: :func:`xlkit_core.output.write_json`, without a final newline."""
+    shared_write_json(path, obj, final_newline=False)
 
 
 def quiet_transformers() -> None:

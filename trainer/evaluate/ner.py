@@ -295,8 +295,9 @@ def load_splits(dataset: str, train_lang: str, test_langs: list[str], data_dir: 
 
 # ---------------------------------------------------------------------------------------------- model
 
-class Encoder:
-    """Words -> subword ids with the first-subword position of each word, for one tokenizer."""
+class FirstSubwordTokenizer:
+    """Words -> subword ids with the first-subword position of each word (where a word's tag is read),
+    for one tokenizer; the pieces of each distinct word are cached."""
 
     def __init__(self, tokenizer, max_len: int = 128):
         if max_len < 3:
@@ -460,24 +461,24 @@ def evaluate(model: str | Path | ModelDir, dataset: str = "wikiann", train_lang:
 
     quiet_transformers()
     tok = load_tokenizer(md)
-    encoder = Encoder(tok, max_len)
+    subwords = FirstSubwordTokenizer(tok, max_len)
     torch.manual_seed(seed)
     net = AutoModelForTokenClassification.from_pretrained(
         md.path, num_labels=len(id2label), id2label=dict(enumerate(id2label)), label2id=label2id).to(device)
     hidden = getattr(net.config, "hidden_size", 768)
     lr = lr if lr is not None else (5e-3 if hidden <= 256 else 5e-5)
     lang_ids = {x: md.lang_id_or_none(x) for x in [train_lang, *test_langs]}
-    train_enc, dev_enc = encoder.encode(parts["train"].words), encoder.encode(parts["dev"].words)
+    train_enc, dev_enc = subwords.encode(parts["train"].words), subwords.encode(parts["dev"].words)
     record = finetune(net, (train_enc, parts["train"].tags), (dev_enc, parts["dev"].tags), label2id, id2label,
                       lr=lr, layer_decay=layer_decay, n_layers=md.n_layers, epochs=epochs, max_steps=max_steps,
                       batch_size=batch_size, eval_every=eval_every, patience=patience, seed=seed,
-                      train_lang_id=lang_ids[train_lang], device=device, pad=encoder.pad)
+                      train_lang_id=lang_ids[train_lang], device=device, pad=subwords.pad)
     t_train = time.perf_counter()
 
     langs = {}
     for role, part in [("source", parts["source"]), *(("target", p) for p in parts["targets"].values())]:
-        enc = encoder.encode(part.words)
-        pred = predict(net, enc, id2label, lang_ids[part.lang], device, encoder.pad)
+        enc = subwords.encode(part.words)
+        pred = predict(net, enc, id2label, lang_ids[part.lang], device, subwords.pad)
         m = span_f1(part.tags, pred)
         langs[part.lang] = {"role": role, "f1": m["f1"], "precision": m["precision"], "recall": m["recall"],
                             "n": len(enc), "n_gold": m["n_gold"], "n_pred": m["n_pred"], "per_type": m["per_type"],

@@ -428,6 +428,8 @@ class MaskedLM:
         self.use_types = getattr(cfg, "type_vocab_size", 1) > 1
 
     def lang_id(self, lang: str) -> int | None:
+        """The prompt's ``token_type_ids`` value, or None: none (row 0) for a model without language ids
+        and for a language it was not trained on (:meth:`ModelDir.lang_id_or_none`)."""
         return self.md.lang_id_or_none(lang)
 
     @torch.no_grad()

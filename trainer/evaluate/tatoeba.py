@@ -11,7 +11,9 @@ Each sentence is embedded as the mean of the non-padding hidden states of one la
 an index into ``hidden_states``: 0 is the embeddings, the default is the middle layer
 ``num_hidden_layers // 2``, negative counts from the end). For an xlkit model whose config has
 ``type_vocab_size > 1`` the language id of the sentence (ISO 639-3 mapped to the model's codes by
-:func:`corpus_builder.langcodes.normalise`: deu -> de) goes in as ``token_type_ids``. Retrieval is
+:func:`xlkit_core.langs.normalise`: deu -> de) goes in as ``token_type_ids``; a language the model
+was not trained on gets none (the no-language row 0), and is refused for an export without that
+row (:meth:`ModelDir.lang_id`). Retrieval is
 the cosine nearest neighbour among all sentences of the other side, in both directions (xxx->eng
 and eng->xxx); accuracy is the share whose neighbour is the gold translation. The result holds the
 accuracy per language and direction and the average over all of them.
@@ -107,8 +109,9 @@ class Embedder:
         return self.md.uses_lang_ids
 
     def lang_id(self, lang3: str) -> int | None:
-        """The model's language id of an ISO 639-3 code, or None when the model takes none."""
-        return self.md.lang_id(lang3)
+        """The model's language id of an ISO 639-3 code, or None when the model takes none or was not
+        trained on the language (zero-shot: row 0); an error for an export without the no-language row."""
+        return self.md.lang_id(lang3, unknown="none")
 
     @torch.no_grad()
     def embed(self, sentences: list[str], lang3: str) -> np.ndarray:

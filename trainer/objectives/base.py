@@ -1,4 +1,4 @@
-"""What every objective shares: the context, the batch type and the masked-LM loss.
+"""What every objective shares: the interface, the context, the batch type and the masked-LM loss.
 
 An objective is a class with one call signature (DESIGN.md, STYLE.md practice 8):
 
@@ -8,18 +8,32 @@ An objective is a class with one call signature (DESIGN.md, STYLE.md practice 8)
 ``make_batch`` draws all its randomness from one generator per example, keyed by the example's
 place in its stream (:meth:`Context.rng`), so a batch does not depend on the batch size, the
 number of ranks, or a restart.
+
+Everything else the trainer needs to know about an objective, it asks the :class:`Objective`
+(``trainer/train.py`` and ``trainer/config.py`` never branch on a name). Before the objective
+exists, given its config section (``cfg``, e.g. ``objectives.btmlm``) and the whole run config:
+the checks that need no data (:meth:`~Objective.config_problems`), the shard tasks it reads and
+where they are (:meth:`~Objective.shard_tasks`, :meth:`~Objective.shard_dir`,
+:meth:`~Objective.missing_hint`), the checks against the opened shards
+(:meth:`~Objective.data_problems`), the languages its rows carry (:meth:`~Objective.languages`)
+and what a recipe sets beside its weight (:attr:`~Objective.recipe_settings`). Once built: the
+parameters it adds to the model (:meth:`~Objective.heads`, :meth:`~Objective.modules`), whether
+the task mix may draw it yet (:meth:`~Objective.active`) and the state a checkpoint keeps
+(:meth:`~Objective.state_tensors`).
 """
 
 from __future__ import annotations
 
+import os
 import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from ..masking import IGNORE, apply_noise, row_noise
+from ..token_noise import IGNORE, apply_noise, row_noise
 
 
 @dataclass
@@ -89,13 +103,65 @@ def mlm_loss(model, hidden: torch.Tensor, labels: torch.Tensor) -> tuple[torch.T
 
 
 class Objective:
+    """The base of every objective; the defaults fit an objective that reads one shard task under
+    ``shards/`` and adds nothing to the model. Class-level methods take the objective's own config
+    section ``cfg`` and answer before any objective is built (no tokenizer, no model, no teacher)."""
+
     name = ""
     needs: tuple[str, ...] = ()      # shard tasks it reads; the first one is its stream
+    # config keys (under objectives.<name>.) that a recipe turning this objective on also sets
+    recipe_settings: dict[str, str] = {}
 
     def __init__(self, cfg, ctx: Context):
         self.cfg, self.ctx = cfg, ctx
+        self.needs = self.shard_tasks(cfg)
+
+    # ---- before the run: config, shards, languages ----
+
+    @classmethod
+    def config_problems(cls, cfg, run) -> list[str]:
+        """What is wrong with ``cfg`` (``run`` is the whole TrainConfig), one line with the fix each;
+        checked for every objective, enabled or not, before any data is opened."""
+        return []
+
+    @classmethod
+    def shard_tasks(cls, cfg) -> tuple[str, ...]:
+        """The shard tasks it reads with this config (the first is its stream): :attr:`needs`."""
+        return cls.needs
+
+    @classmethod
+    def shard_dir(cls, cfg, task: str, shards: str) -> str:
+        """Where the shards of ``task`` are; ``shards`` is the run's ``shards`` directory."""
+        return os.path.join(shards, task)
+
+    @classmethod
+    def missing_hint(cls, cfg, task: str) -> str:
+        """How to make the shards of ``task`` when they are missing."""
+        return f"build them with make shards TASKS={task}"
+
+    @classmethod
+    def data_problems(cls, cfg, data) -> list[str]:
+        """What is wrong with ``cfg`` given the opened shards (``data``: :class:`trainer.train.Data`)."""
+        return []
+
+    @classmethod
+    def languages(cls, cfg, shards: dict) -> set[str]:
+        """The languages of its rows, given the opened shards by task: those their manifests list."""
+        return {lang for task in cls.shard_tasks(cfg) for lang in shards[task].manifest.get("languages", [])}
+
+    # ---- the built objective ----
+
+    @property
+    def stream_task(self) -> str:
+        """The shard task whose rows :meth:`make_batch` takes."""
+        return self.needs[0]
 
     def heads(self, hidden: int) -> dict[str, int]:
+        """Projection heads (:class:`trainer.model.ProjectionHead`) it needs: name -> output width."""
+        return {}
+
+    def modules(self, hidden_size: int) -> dict[str, nn.Module]:
+        """Other modules it trains (MMKD's projections), made after the model; they join ``model.heads``."""
         return {}
 
     def active(self, step: int, steps: int) -> bool:
@@ -108,9 +174,17 @@ class Objective:
     def __call__(self, model, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         raise NotImplementedError
 
-    # state that a checkpoint must keep (the MEP/OE queues)
     def state_tensors(self) -> dict[str, torch.Tensor]:
+        """State that a checkpoint must keep (the MEP/OE queues); called at every checkpoint (MMKD
+        persists its new teacher states then)."""
         return {}
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         pass
+
+
+def pair_target_langs(shards) -> set[str]:
+    """The target languages of a pairs shard set (its manifest lists the source side only)."""
+    import pyarrow.compute as pc
+
+    return {x for b in shards.batches for x in pc.unique(b.column("tgt_lang")).to_pylist()}

@@ -1,10 +1,10 @@
 """BTMLM (Ernie-M): back-translation masked LM, both stages in one step.
 
 Stage 1 (no gradient, eval mode): ``<s> x </s></s> <mask>*k </s>``, laid out exactly as CAMLM lays
-out the second sentence it predicts (:func:`trainer.masks.pair_batch`): positions restart at the
+out the second sentence it predicts (:func:`trainer.attention_masks.pair_batch`): positions restart at the
 second segment and the placeholders carry the target language id. The second segment attends to
 the source and to itself position-wise, the source to the source only
-(:func:`trainer.masks.placeholder_mask`, which is CAMLM's directed mask predicting the second
+(:func:`trainer.attention_masks.placeholder_mask`, which is CAMLM's directed mask predicting the second
 sentence). So stage 1 asks exactly what CAMLM trained. The argmax of each placeholder over the
 ordinary pieces is its pseudo token.
 
@@ -20,11 +20,15 @@ produced offline from a CAMLM-trained checkpoint and stage 1 is skipped.
 
 from __future__ import annotations
 
+import os
+
 import torch
 
-from ..masking import IGNORE
-from ..masks import FIRST, PAD_SEGMENT, SECOND, full_mask, placeholder_mask
-from .base import Batch, Example, Objective, mlm_loss, noised, pad_rows
+from ..attention_masks import FIRST, PAD_SEGMENT, SECOND, full_mask, placeholder_mask
+from ..token_noise import IGNORE
+from .base import Batch, Example, Objective, mlm_loss, noised, pad_rows, pair_target_langs
+
+PSEUDO_PAIRS = "pseudo_pairs"     # the task name of the offline pseudo pairs (``pseudo_pairs=<dir>``)
 
 
 def placeholder_count(setting: str, n: int) -> int:
@@ -34,11 +38,43 @@ def placeholder_count(setting: str, n: int) -> int:
 class BTMLM(Objective):
     name = "btmlm"
     needs = ("mono",)
+    recipe_settings = {"start": "0.5"}    # BTMLM needs CAMLM's transferability first (Ernie-M)
 
-    def __init__(self, cfg, ctx):
-        super().__init__(cfg, ctx)
-        if cfg.pseudo_pairs:
-            self.needs = ("pseudo_pairs",)
+    @classmethod
+    def config_problems(cls, cfg, run) -> list[str]:
+        problems = []
+        others = set(run.objectives.enabled()) - {cls.name}
+        if cfg.weight > 0 and float(cfg.start) > 0 and not others:
+            problems.append(f"objectives.btmlm.start={cfg.start}: BTMLM waits for other objectives (CAMLM) that "
+                            "are off; enable them (recipe=btmlm) or set objectives.btmlm.start=0")
+        if float(cfg.start) < 0:
+            problems.append(f"objectives.btmlm.start={cfg.start}: use a fraction of the run in [0, 1) or a step >= 1")
+        if cfg.placeholders != "source":
+            try:
+                ok = 0 < float(cfg.placeholders) <= 1
+            except ValueError:
+                ok = False
+            if not ok:
+                problems.append(f"objectives.btmlm.placeholders={cfg.placeholders}: use a fraction in (0, 1] or "
+                                "'source'")
+        return problems
+
+    @classmethod
+    def shard_tasks(cls, cfg) -> tuple[str, ...]:
+        return (PSEUDO_PAIRS,) if cfg.pseudo_pairs else cls.needs
+
+    @classmethod
+    def shard_dir(cls, cfg, task: str, shards: str) -> str:
+        return os.path.join(cfg.pseudo_pairs, "pairs") if task == PSEUDO_PAIRS else super().shard_dir(cfg, task, shards)
+
+    @classmethod
+    def missing_hint(cls, cfg, task: str) -> str:
+        return "run make backtranslate" if task == PSEUDO_PAIRS else super().missing_hint(cfg, task)
+
+    @classmethod
+    def languages(cls, cfg, shards: dict) -> set[str]:
+        langs = super().languages(cfg, shards)
+        return langs | pair_target_langs(shards[PSEUDO_PAIRS]) if cfg.pseudo_pairs else langs
 
     def start_step(self, steps: int) -> int:
         s = float(self.cfg.start)

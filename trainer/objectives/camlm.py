@@ -3,7 +3,7 @@
 The paper's loss is L_src + L_tgt on every pair. Each pair therefore becomes two rows, one per
 direction (DESIGN.md). In the row that predicts a sentence, tokens are masked in that sentence
 only; its positions attend to themselves and to the other sentence, and the other sentence attends
-to itself only (:func:`trainer.masks.directed_cross_mask`). So p(x_m | M_m, Y) never sees the rest
+to itself only (:func:`trainer.attention_masks.directed_cross_mask`). So p(x_m | M_m, Y) never sees the rest
 of x, at any depth, and likewise p(y_m | X, M_m). A batch of B pairs is 2B rows: CAMLM costs twice
 TLM's forward per pair, and its loss averages over the masked tokens of both directions.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import torch
 
-from ..masking import IGNORE
-from ..masks import FIRST, PAD_SEGMENT, SECOND, directed_cross_mask
+from ..attention_masks import FIRST, PAD_SEGMENT, SECOND, directed_cross_mask
+from ..token_noise import IGNORE
 from .base import Batch, Example, noised
 from .tlm import TLM, layout, lengths
 
@@ -23,6 +23,13 @@ class CAMLM(TLM):
 
     name = "camlm"
     needs = ("pairs",)
+
+    @classmethod
+    def config_problems(cls, cfg, run) -> list[str]:
+        if cfg.mode != "directed":
+            return [f"objectives.camlm.mode={cfg.mode}: only directed exists (the symmetric per-layer mask leaks the "
+                    "predicted sentence from the second layer on; DESIGN.md)"]
+        return []
 
     def make_batch(self, examples: list[Example]) -> Batch:
         ctx = self.ctx

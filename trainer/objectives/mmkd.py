@@ -3,7 +3,7 @@ teacher T into the student S at four levels, on the ``distill`` shards' (en, x) 
 
 The student reads ``<s> en </s>`` (language id ``en``) and ``<s> x </s>`` (language id of x) in one
 forward pass; the teacher (:mod:`trainer.teacher`) reads the English words. Words (the rule of
-:func:`corpus_builder.align.tokenize_words`) are where the two vocabularies meet. Each level has a
+:func:`xlkit_core.words.tokenize_words`) are where the two vocabularies meet. Each level has a
 weight, a student layer and its own ``nn.Linear`` projection ``P`` from the student's width to the
 teacher's (a module ``mmkd_<level>`` in ``model.heads``):
 
@@ -35,10 +35,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from corpus_builder.align import tokenize_words
+from xlkit_core.errors import ConfigError
+from xlkit_core.words import tokenize_words
 
-from ..config import ConfigError
-from ..teacher import Teacher, TeacherCache, TeacherOut, masked_mean, pool_words, sentence_key
+from ..teacher import (
+    Teacher,
+    TeacherCache,
+    TeacherOut,
+    masked_mean,
+    pool_words,
+    sentence_key,
+    teacher_dir_problem,
+)
 from .base import Batch, Context, Example, Objective, pad_rows
 
 LEVELS = ("token", "word", "sentence", "structure")
@@ -86,17 +94,31 @@ class Views:
         return masked_mean(self.states[layer][rows], self.batch["attention_mask"][rows].bool())
 
 
+def setting_problems(cfg) -> list[str]:
+    """What is wrong with the settings of ``objectives.mmkd`` that the :class:`Distiller` reads."""
+    problems = []
+    if cfg.alignment not in ("shard", "embedding"):
+        problems.append(f"objectives.mmkd.alignment={cfg.alignment}: use shard or embedding")
+    if cfg.align_with not in ("teacher", "student"):
+        problems.append(f"objectives.mmkd.align_with={cfg.align_with}: use teacher or student")
+    if cfg.structure.loss not in ("kl", "mse") or cfg.structure.temperature <= 0:
+        problems.append("objectives.mmkd.structure: loss must be kl or mse and temperature above 0")
+    return problems
+
+
+def no_level_problem() -> str:
+    return ("objectives.mmkd has no level with a weight above 0: set e.g. objectives.mmkd.token.weight=1, or "
+            "objectives.mmkd.weight=0")
+
+
 class Distiller:
     """What the levels share: the teacher (and its cache), the batch layout and the forward passes."""
 
     def __init__(self, cfg, ctx: Context, teacher: Teacher | None = None):
         self.cfg, self.ctx = cfg, ctx
-        if cfg.alignment not in ("shard", "embedding"):
-            raise ConfigError(f"objectives.mmkd.alignment={cfg.alignment}: use shard or embedding")
-        if cfg.align_with not in ("teacher", "student"):
-            raise ConfigError(f"objectives.mmkd.align_with={cfg.align_with}: use teacher or student")
-        if cfg.structure.loss not in ("kl", "mse") or cfg.structure.temperature <= 0:
-            raise ConfigError("objectives.mmkd.structure: loss must be kl or mse and temperature above 0")
+        problems = setting_problems(cfg)
+        if problems:
+            raise ConfigError("; ".join(problems))
         try:
             self.teacher = teacher or Teacher(cfg.teacher, cfg.teacher_layer)
         except (OSError, ValueError) as exc:
@@ -165,7 +187,7 @@ class Distiller:
         return TeacherOut(words.to(device), mask.to(device), sent.to(device))
 
     def views(self, model, batch: Batch, layers: set[int]) -> Views:
-        if model.use_langs and "en" not in model.lang_index and not self.warned:
+        if model.use_langs and "en" not in model.langs and not self.warned:
             self.warned = True
             warnings.warn("mmkd: the model has no language row for 'en' (the distill shards list only the x "
                           f"languages), so English shares the row of {model.langs[0]!r}; train with an objective "
@@ -292,13 +314,29 @@ class MMKD(Objective):
     name = "mmkd"
     needs = ("distill",)
 
+    @classmethod
+    def config_problems(cls, cfg, run) -> list[str]:
+        if cfg.weight <= 0:
+            return []
+        problems = setting_problems(cfg)
+        teacher = teacher_dir_problem(cfg.teacher)
+        if teacher:
+            problems.append(f"objectives.mmkd.teacher: {teacher}")
+        if not any(getattr(cfg, x).weight > 0 for x in LEVELS):
+            problems.append(no_level_problem())
+        return problems
+
+    @classmethod
+    def languages(cls, cfg, shards: dict) -> set[str]:
+        """The manifest of the distill shards lists only the x side; the other side is English."""
+        return super().languages(cfg, shards) | {"en"}
+
     def __init__(self, cfg, ctx: Context, teacher: Teacher | None = None):
         super().__init__(cfg, ctx)
         self.distiller = Distiller(cfg, ctx, teacher)
         self.levels = [LEVEL_CLASSES[x](cfg, ctx, self.distiller) for x in LEVELS if getattr(cfg, x).weight > 0]
         if not self.levels:
-            raise ConfigError("objectives.mmkd has no level with a weight above 0: set e.g. "
-                              "objectives.mmkd.token.weight=1, or objectives.mmkd.weight=0")
+            raise ConfigError(no_level_problem())
 
     def modules(self, hidden_size: int) -> dict[str, nn.Module]:
         return {k: m for lv in self.levels for k, m in lv.modules(hidden_size).items()}

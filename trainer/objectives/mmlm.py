@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..masking import IGNORE
+from ..token_noise import IGNORE
 from .base import Batch, Example, Objective, mlm_loss, noised, pad_rows
 
 

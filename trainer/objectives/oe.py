@@ -13,8 +13,7 @@ from __future__ import annotations
 import torch
 
 from .base import Batch, Example, pad_rows
-from .contrastive import entity_id
-from .mep import Contrastive, doc_inputs
+from .contrastive import Contrastive, doc_inputs, entity_id
 
 
 class OE(Contrastive):

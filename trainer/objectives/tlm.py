@@ -3,9 +3,9 @@ segment, MLM over both sentences."""
 
 from __future__ import annotations
 
-from ..masking import IGNORE
-from ..masks import PAD_SEGMENT, full_mask, pair_batch
-from .base import Batch, Example, Objective, mlm_loss, noised
+from ..attention_masks import PAD_SEGMENT, full_mask, pair_batch
+from ..token_noise import IGNORE
+from .base import Batch, Example, Objective, mlm_loss, noised, pair_target_langs
 
 
 def layout(ctx, examples: list[Example]):
@@ -21,6 +21,10 @@ def lengths(examples: list[Example]) -> list[int]:
 class TLM(Objective):
     name = "tlm"
     needs = ("pairs",)
+
+    @classmethod
+    def languages(cls, cfg, shards: dict) -> set[str]:
+        return super().languages(cfg, shards) | pair_target_langs(shards[cls.needs[0]])
 
     def make_batch(self, examples: list[Example]) -> Batch:
         ctx = self.ctx

@@ -6,7 +6,7 @@ import random
 
 import torch
 
-from trainer.masks import (
+from trainer.attention_masks import (
     FIRST,
     PAD_SEGMENT,
     SECOND,

@@ -1,4 +1,6 @@
-"""Batch layouts and 4-D attention masks of the Ernie-M objectives (DESIGN.md, "Objectives").
+"""Batch layouts and 4-D attention masks of the Ernie-M objectives (DESIGN.md, "Objectives"): which
+position may attend to which. (Which input tokens are replaced by ``<mask>`` is
+:mod:`trainer.token_noise`.)
 
 Every mask is a boolean tensor ``[B, 1, S, S]``: ``mask[b, 0, i, j]`` is True when position i
 may attend to position j (transformers 5.x takes 4-D masks; it rejects 3-D ones). A padding

@@ -1,11 +1,13 @@
 """Atomic output, shared by every job and the trainer's writers: write into a temporary directory
-beside OUT, rename into place on success, remove it on failure."""
+beside OUT, rename into place on success, remove it on failure; and the one JSON file writer."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import uuid
+from pathlib import Path
 
 from .errors import ConfigError, OutputExistsError
 from .fsio import is_local, local_path
@@ -42,3 +44,23 @@ def discard(tmp: str | None) -> None:
     """Remove an uncommitted temporary output directory, if there is one."""
     if tmp and os.path.exists(tmp):
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _plain(x):
+    if hasattr(x, "item"):        # numpy scalars
+        return x.item()
+    if isinstance(x, Path):
+        return str(x)
+    raise TypeError(f"not JSON: {type(x).__name__}")
+
+
+def write_json(path: str | os.PathLike, obj, *, indent: int = 2, sort_keys: bool = False,
+               final_newline: bool = True) -> None:
+    """Write ``obj`` as UTF-8 JSON to ``path`` (parents created) through a temporary file renamed
+    when complete, so a crash never leaves half a file. Numpy scalars and paths are converted."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(obj, indent=indent, sort_keys=sort_keys, ensure_ascii=False, default=_plain)
+    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.inprogress")
+    tmp.write_text(text + ("\n" if final_newline else ""), encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,4 +1,5 @@
-"""Error kinds. Each carries a message that says what to do, shown to the user as one line."""
+"""The project's error kinds. Each carries a message that says what to do, shown to the user as one
+line; every package's own errors derive from :class:`XlkitError`."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from __future__ import annotations
 MARK = "XLKIT-ERROR"
 
 
-class KGError(Exception):
+class XlkitError(Exception):
     """Base class: a failure whose message is meant for the user, without a stack trace."""
 
     exit_code = 1
@@ -15,19 +16,20 @@ class KGError(Exception):
         return str(self)
 
 
-class ConfigError(KGError):
-    """A bad option value (LANGS, split size, paths). Exit code 2, like argparse."""
+class ConfigError(XlkitError, ValueError):
+    """A bad option value or a configuration that cannot run (LANGS, split size, paths, a trainer
+    config key); the message says how to fix it. Exit code 2, like argparse."""
 
     exit_code = 2
 
 
-class InputError(KGError):
+class InputError(XlkitError):
     """An input path that is missing, unreadable or of an unknown kind."""
 
     exit_code = 2
 
 
-class CorruptInputError(KGError):
+class CorruptInputError(XlkitError):
     """A compressed file that is truncated or corrupt. The message always names the file."""
 
     def __init__(self, path: str, detail: str):
@@ -39,11 +41,11 @@ class CorruptInputError(KGError):
         return (CorruptInputError, (self.path, self.detail))
 
 
-class RejectThresholdError(KGError):
+class RejectThresholdError(XlkitError):
     """Too many malformed records: the job fails rather than silently dropping data."""
 
 
-class OutputExistsError(KGError):
+class OutputExistsError(XlkitError):
     exit_code = 2
 
 

@@ -1,6 +1,10 @@
-"""MMLM token masking (DESIGN.md): 15% of the maskable tokens are selected; of those, 80% become
-``<mask>``, 10% a random ordinary token and 10% stay unchanged. The loss is taken on the
-selected tokens only (labels are -100 elsewhere)."""
+"""Token noise, MMLM's masking of input tokens (DESIGN.md): 15% of the maskable tokens are selected;
+of those, 80% become ``<mask>``, 10% a random ordinary token and 10% stay unchanged. The loss is
+taken on the selected tokens only (labels are :data:`IGNORE`, -100, elsewhere).
+
+:func:`row_noise` draws the uniforms with one generator per row and :func:`apply_noise` applies
+the rule to them (every objective goes through :func:`trainer.objectives.base.noised`). The
+attention masks of the pair objectives are another thing: :mod:`trainer.attention_masks`."""
 
 from __future__ import annotations
 
@@ -8,20 +12,6 @@ import numpy as np
 import torch
 
 IGNORE = -100
-
-
-def mask_tokens(input_ids: torch.Tensor, maskable: torch.Tensor, *, mask_id: int, first_piece: int,
-                prob: float = 0.15, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return (masked input ids, labels).
-
-    ``maskable`` is a boolean tensor of the same shape (False on specials, padding and anything
-    an objective keeps visible). Random replacements are drawn from the ordinary pieces
-    ``[first_piece, mask_id)``, so never a special token or ``<mask>`` itself.
-    """
-    draw = torch.rand(input_ids.shape, generator=generator, device=input_ids.device)
-    kind = torch.rand(input_ids.shape, generator=generator, device=input_ids.device)
-    random_ids = torch.randint(first_piece, mask_id, input_ids.shape, generator=generator, device=input_ids.device)
-    return apply_noise(input_ids, maskable, draw, kind, random_ids, mask_id=mask_id, prob=prob)
 
 
 def row_noise(rngs: list[np.random.Generator], lengths: list[int], width: int, *, first_piece: int,
