@@ -67,7 +67,7 @@ LENGTH_UNIT         ?=
 NO_SENTENCES        ?= 0
 DEDUP               ?= 0
 
-.PHONY: bench-sentences bench-trim demo-real init lock doctor eval repro-small train plot export backtranslate bench-trainer bench-gpu help venv test lint demo kg corpus parallel monolingual bench-kg bench-corpus clean
+.PHONY: repro bench-sentences bench-trim demo-real init lock doctor eval repro-small train plot export backtranslate bench-trainer bench-gpu help venv test lint demo kg corpus parallel monolingual bench-kg bench-corpus clean
 
 help:
 	@echo "make demo                 build, train, evaluate and report on the embedded sample into DEMO_OUT ($(DEMO_OUT)); report in DEMO_OUT/report/report.md"
@@ -84,6 +84,7 @@ help:
 	@echo "make plot RUN=<run dir>; make export CKPT=<ckpt or run dir> OUT=<dir>; make backtranslate CKPT=<ckpt> SHARDS=<dir> LANGS=de,fr OUT=<dir>"
 	@echo "make eval MODEL=<export, checkpoint or transformers dir> OUT=<dir> [TASKS=tatoeba,ner,probe] [QUICK=1] [KG=<kg dir>] [EVAL_ARGS=\"--ner-langs de,fr ...\"]"
 	@echo "make repro-small          7 recipes x 3 seeds on real data, Tatoeba + NER table (< 60 min on 2 cores); GPU=1 for the larger setting"
+	@echo "make repro                7 arms x 3 seeds from the real init (trimmed multilingual-e5-small); REPRO_ARGS='--arms init,mmlm --seeds 0' for a part; GPU=1"
 	@echo "make bench-trainer        trainer step time against a bare loop and the HF Trainer; make bench-gpu: tokens/s and MFU on a GPU"
 	@echo "make bench-kg             knowledge-graph throughput benchmark (writes bench/results/)"
 	@echo "make bench-tokenizer      tokenization per core against HF tokenizers; make bench-align: AER; make bench-loader: loader headroom"
@@ -252,6 +253,9 @@ eval: venv
 
 repro-small: venv
 	$(PY) bench/repro_small.py $(if $(filter 1,$(GPU)),--gpu) $(REPRO_ARGS)
+
+repro: venv
+	$(PY) bench/repro.py $(if $(filter 1,$(GPU)),--gpu) $(REPRO_ARGS)
 
 STAGE := $(PY) -m jobs.stage --log $(DEMO_OUT)/stages.jsonl
 

@@ -95,8 +95,9 @@ def check_inputs(langs: list[str]) -> None:
                  + ", ".join(missing))
 
 
-def build_data(cache: Path, langs: list[str], s: dict) -> dict:
-    """KG, corpus, parallel, monolingual, tokenizer, shards; each stage is skipped when its output exists."""
+def build_data(cache: Path, langs: list[str], s: dict, tokenizer: bool = True) -> dict:
+    """KG, corpus, parallel, monolingual, then (with ``tokenizer``) a trained tokenizer and the shards; each
+    stage is skipped when its output exists. bench/repro.py builds the same data without the last two."""
     times: dict[str, float] = {}
     logs = cache / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -127,6 +128,8 @@ def build_data(cache: Path, langs: list[str], s: dict) -> dict:
         text = " ".join(f"{x}={raw / f'train.{x}'}" for x in ["en", *langs])
         times["monolingual"] = run([PY, "jobs/build_monolingual.py", "--text", text, "--out", str(corpus), *spark],
                                    logs / "monolingual.log")
+    if not tokenizer:
+        return times
     if not tok.exists():
         times["tokenizer"] = run([PY, "jobs/train_tokenizer.py", "--corpus", str(corpus), "--out", str(tok),
                                   "--vocab-size", str(s["vocab"])], logs / "tokenizer.log")

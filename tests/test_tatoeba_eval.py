@@ -78,3 +78,17 @@ def test_end_to_end_on_a_trained_export(tiny_export, tmp_path, capsys):
     # an out-of-range layer is a clear error
     with pytest.raises(TatoebaError, match="out of range"):
         tatoeba.Embedder(model, layer=7)
+
+
+def test_further_layers_from_the_same_passes_equal_separate_runs(tiny_export):
+    """``more_layers`` scores the last layer from the forward passes of the middle one: the same numbers
+    as a run of its own at that layer, and the middle layer's result is unchanged by it."""
+    data = require(TATOEBA)
+    torch.set_num_threads(1)
+    both = tatoeba.evaluate(tiny_export, ["deu", "fra"], None, data, limit=60, more_layers=[-1])
+    mid = tatoeba.evaluate(tiny_export, ["deu", "fra"], None, data, limit=60)
+    last = tatoeba.evaluate(tiny_export, ["deu", "fra"], -1, data, limit=60)
+    assert both["accuracy"] == mid["accuracy"] and both["average"] == mid["average"]
+    assert set(both["layers"]) == {"1", "2"}
+    assert both["layers"]["2"]["accuracy"] == last["accuracy"]
+    assert both["layers"]["1"]["accuracy"] == mid["accuracy"]

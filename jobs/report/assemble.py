@@ -9,7 +9,7 @@ import os
 import shutil
 import sys
 
-from jobs.report import cost, data, evaluation, overview, training
+from jobs.report import cost, data, evaluation, overview, repro, training
 from jobs.report.context import METRICS, REAL_COMPARE, STAGES_LOG, ReportContext, Section, render_sections
 from xlkit_core.environment import check_environment
 
@@ -24,6 +24,7 @@ SECTIONS = [
     Section("## Training", f"`{METRICS}`", training.render),
     Section("## Evaluation", "the evaluation", evaluation.render),
     Section("## From the real init (multilingual-e5-small)", f"`{REAL_COMPARE}`", evaluation.render_real_init),
+    Section(None, "the reproduction", repro.render),
 ]
 
 
@@ -32,7 +33,7 @@ def build(ctx: ReportContext, sections: list[Section] = SECTIONS) -> str:
     return "\n".join([f"# {ctx.title}", ""] + render_sections(ctx, sections)).rstrip() + "\n"
 
 
-def write_report(run: str, title: str | None = None, top: int = DEFAULT_TOP_LANGS) -> str:
+def write_report(run: str, title: str | None = None, top: int = DEFAULT_TOP_LANGS, repro: str | None = None) -> str:
     """Build RUN/report (via RUN/report.tmp) and return the path of report.md."""
     run = os.path.abspath(run)
     final = os.path.join(run, REPORT_DIR)
@@ -40,7 +41,7 @@ def write_report(run: str, title: str | None = None, top: int = DEFAULT_TOP_LANG
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     try:
-        text = build(ReportContext(run, tmp, title, top))
+        text = build(ReportContext(run, tmp, title, top, repro))
         with open(os.path.join(tmp, "report.md"), "w", encoding="utf-8") as f:
             f.write(text)
         old = final + ".old"
@@ -63,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--top-langs", type=int, default=DEFAULT_TOP_LANGS, metavar="N",
                    help=f"languages shown by name in tables and figures; the rest are summed (default "
                         f"{DEFAULT_TOP_LANGS})")
+    p.add_argument("--repro", default=None, metavar="DIR",
+                   help="make repro's directory (its table.md and repro.png); default RUN/repro when it exists")
     args = p.parse_args(argv)
     if not os.path.isdir(args.run):
         print(f"report: error: {args.run} is not a directory: pass the run directory (e.g. runs/demo)",
@@ -70,6 +73,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.top_langs < 1:
         p.error("--top-langs must be at least 1")
-    path = write_report(args.run, args.title, args.top_langs)
+    path = write_report(args.run, args.title, args.top_langs, args.repro)
     print(f"report: wrote {path}", file=sys.stderr)
     return 0

@@ -126,8 +126,9 @@ class ReportContext:
     figures go to (``out``), the run's files (``io``), the stage log (``stages``, ``stage_errors``),
     the commands that produce each input (``hint``) and the figures written so far (``pngs``)."""
 
-    def __init__(self, run: str, out: str, title: str | None, top: int):
+    def __init__(self, run: str, out: str, title: str | None, top: int, repro: str | None = None):
         self.run = os.path.abspath(run)
+        self.repro = os.path.abspath(repro) if repro else None
         self.label = os.path.relpath(self.run) if not os.path.relpath(self.run).startswith("..") else self.run
         self.out = out
         self.title = title or f"xlkit run report: {os.path.basename(self.run)}"

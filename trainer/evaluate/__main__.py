@@ -87,7 +87,11 @@ def run_tatoeba(md: ModelDir, args) -> dict:
     if not langs3:
         raise EvalError(f"no Tatoeba language to evaluate: {data} holds {', '.join(sorted(have)) or 'nothing'}; "
                         "pass --tatoeba-langs")
-    return tatoeba.evaluate(md, langs3, args.layer, data, args.device, _size("tatoeba_limit", args.quick))
+    if langs3 == ["all"]:
+        langs3 = have
+    limit = args.tatoeba_limit or _size("tatoeba_limit", args.quick)
+    more = [int(x) for x in args.tatoeba_more_layers.split(",") if x.strip()] if args.tatoeba_more_layers else []
+    return tatoeba.evaluate(md, langs3, args.layer, data, args.device, limit, more)
 
 
 def _norm(code: str) -> str:
@@ -222,10 +226,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0, help="fine-tuning seed (NER)")
     g = p.add_argument_group("tatoeba")
-    g.add_argument("--tatoeba-langs", default=None, help="ISO 639-3 codes (default: the model's languages that "
+    g.add_argument("--tatoeba-langs", default=None, help="ISO 639-3 codes, or all (default: the model's languages that "
                    "Tatoeba has; deu,fra,spa,rus,cmn,jpn for a model that names none)")
     g.add_argument("--tatoeba-data", default=str(SHARED / "tatoeba-laser"))
     g.add_argument("--layer", type=int, default=None, help="hidden_states index to pool (default the middle layer)")
+    g.add_argument("--tatoeba-more-layers", default=None, metavar="I,J",
+                   help="further hidden_states indices scored from the same passes (e.g. -1 for the last layer)")
+    g.add_argument("--tatoeba-limit", type=int, default=None, metavar="N",
+                   help="only the first N pairs of each language (default all; quick 200)")
     g = p.add_argument_group("ner")
     g.add_argument("--ner-data", default="wikiann,conll2002", help="wikiann and/or conll2002")
     g.add_argument("--ner-langs", default=None, help="WikiANN target languages (default: the model's languages "

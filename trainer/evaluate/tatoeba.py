@@ -113,10 +113,21 @@ class Embedder:
         trained on the language (zero-shot: row 0); an error for an export without the no-language row."""
         return self.md.lang_id(lang3, unknown="none")
 
-    @torch.no_grad()
+    def layer_index_of(self, layer: int | None) -> int:
+        n_layers = self.model.config.num_hidden_layers
+        layer = n_layers // 2 if layer is None else layer
+        if not -(n_layers + 1) <= layer <= n_layers:
+            raise TatoebaError(f"layer {layer} is out of range: {self.dir} has hidden_states 0..{n_layers}")
+        return layer % (n_layers + 1)
+
     def embed(self, sentences: list[str], lang3: str) -> np.ndarray:
+        return self.embed_layers(sentences, lang3, [self.layer_index])[self.layer_index]
+
+    @torch.no_grad()
+    def embed_layers(self, sentences: list[str], lang3: str, layers: list[int]) -> dict[int, np.ndarray]:
+        """Mean-pooled sentence vectors of several ``hidden_states`` indices from one forward pass."""
         lid = self.lang_id(lang3)
-        out = []
+        out: dict[int, list] = {i: [] for i in layers}
         for i in range(0, len(sentences), self.batch_size):
             enc = self.tokenizer(sentences[i:i + self.batch_size], padding=True, truncation=True,
                                  max_length=self.max_len, return_tensors="pt")
@@ -126,10 +137,11 @@ class Embedder:
                 enc["token_type_ids"] = torch.full_like(enc["input_ids"], lid)
             elif "token_type_ids" in enc and getattr(self.model.config, "type_vocab_size", 1) <= 1:
                 enc.pop("token_type_ids")
-            hs = self.model(**enc, output_hidden_states=True).hidden_states[self.layer_index]
-            m = enc["attention_mask"].unsqueeze(-1).to(hs.dtype)
-            out.append(((hs * m).sum(1) / m.sum(1).clamp(min=1)).float().cpu().numpy())
-        return np.concatenate(out)
+            hidden = self.model(**enc, output_hidden_states=True).hidden_states
+            m = enc["attention_mask"].unsqueeze(-1).to(hidden[0].dtype)
+            for li in layers:
+                out[li].append(((hidden[li] * m).sum(1) / m.sum(1).clamp(min=1)).float().cpu().numpy())
+        return {li: np.concatenate(v) for li, v in out.items()}
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -139,20 +151,32 @@ def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def evaluate(model_dir: str | os.PathLike | ModelDir, langs: list[str], layer: int | None = None,
-             data_dir: str | os.PathLike = DEFAULT_DATA, device: str = "cpu", limit: int | None = None) -> dict:
+             data_dir: str | os.PathLike = DEFAULT_DATA, device: str = "cpu", limit: int | None = None,
+             more_layers: list[int] = ()) -> dict:
     """{"model", "layer", "accuracy": {xxx: {"xx2en", "en2xx", "n"}}, "average"}; ``limit`` keeps the first
-    n pairs of each language (for quick checks; the protocol uses all of them)."""
+    n pairs of each language (for quick checks and time budgets; the full protocol uses all of them).
+    ``more_layers`` adds ``"layers": {index: {"accuracy", "average"}}`` for further ``hidden_states``
+    indices, computed from the same forward passes."""
     pairs = {lang: read_pair(data_dir, lang) for lang in langs}      # read (and check) everything first
     emb = Embedder(model_dir, layer, device)
-    acc = {}
+    indices = list(dict.fromkeys([emb.layer_index, *(emb.layer_index_of(x) for x in more_layers)]))
+    acc: dict[int, dict] = {i: {} for i in indices}
     for lang, (xs, es) in pairs.items():
         if limit:
             xs, es = xs[:limit], es[:limit]
-        sim = cosine(emb.embed(xs, lang), emb.embed(es, "eng"))
-        acc[lang] = {"xx2en": retrieval_accuracy(sim), "en2xx": retrieval_accuracy(sim.T), "n": len(xs)}
-    scores = [v for a in acc.values() for k, v in a.items() if k != "n"]
-    return {"model": emb.md.source, "layer": emb.layer_index, "data": str(data_dir), "accuracy": acc,
-            "average": float(np.mean(scores))}
+        ex, ee = emb.embed_layers(xs, lang, indices), emb.embed_layers(es, "eng", indices)
+        for i in indices:
+            sim = cosine(ex[i], ee[i])
+            acc[i][lang] = {"xx2en": retrieval_accuracy(sim), "en2xx": retrieval_accuracy(sim.T), "n": len(xs)}
+
+    def average(a: dict) -> float:
+        return float(np.mean([v for x in a.values() for k, v in x.items() if k != "n"]))
+
+    res = {"model": emb.md.source, "layer": emb.layer_index, "data": str(data_dir),
+           "accuracy": acc[emb.layer_index], "average": average(acc[emb.layer_index])}
+    if len(indices) > 1:
+        res["layers"] = {str(i): {"accuracy": acc[i], "average": average(acc[i])} for i in indices}
+    return res
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,86 @@
+"""bench/repro.py's results (the scores of one run, the paired differences and their MDD, the table and
+figure) and the report's section that shows them."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def repro():
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import repro as module
+    finally:
+        sys.path.pop(0)
+    return module
+
+
+def _results(d: Path, tat: dict[str, float], last: dict[str, float], ner_en: float, ner_t: float, probe: float):
+    acc = lambda t: {k: {"xx2en": v, "en2xx": v, "n": 200} for k, v in t.items()}  # noqa: E731
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "results.json").write_text(json.dumps({"tasks": {
+        "tatoeba": {"layer": 6, "accuracy": acc(tat), "average": 0.0,
+                    "layers": {"6": {"accuracy": acc(tat), "average": 0.0},
+                               "12": {"accuracy": acc(last), "average": 0.0}}},
+        "ner": {"wikiann": {"source_f1": ner_en, "target_mean_f1": ner_t, "transfer_gap": ner_en - ner_t}},
+        "probe": {"xfactr": {"average": {"macro": probe}}, "kg": {"average": {"macro": None}}}}}))
+
+
+def test_scores_split_seen_and_unseen_languages(repro, tmp_path):
+    _results(tmp_path, {"deu": 0.9, "fra": 0.7, "swh": 0.2, "tha": 0.4}, {"deu": 0.5, "fra": 0.5, "swh": 0.1,
+                                                                          "tha": 0.1}, 0.8, 0.5, 0.1)
+    s = repro.scores(json.loads((tmp_path / "results.json").read_text()))
+    assert s["tatoeba L6 seen"] == pytest.approx(80.0) and s["tatoeba L6 unseen"] == pytest.approx(30.0)
+    assert s["tatoeba L12 seen"] == pytest.approx(50.0) and s["tatoeba L12 unseen"] == pytest.approx(10.0)
+    assert s["ner en"] == pytest.approx(80.0) and s["ner targets"] == pytest.approx(50.0)
+    assert s["probe xfactr"] == pytest.approx(10.0) and s["probe kg"] is None
+
+
+def test_mdd_is_the_half_width_of_the_95_percent_interval(repro):
+    assert repro.mdd([1.0, 2.0, 3.0]) == pytest.approx(4.303 / math.sqrt(3))     # sd 1, n 3, t(0.975, 2)
+    assert repro.mdd([0.5, 0.5]) == pytest.approx(0.0)
+    assert repro.mdd([1.0]) is None
+
+
+def test_table_pairs_seeds_and_draws_the_figure(repro, tmp_path):
+    for arm, k in (("mmlm", 0.0), ("tlm", 0.1)):
+        for seed, m in ((0, 0.0), (1, 0.2), (2, 0.1)):
+            _results(tmp_path / "eval" / repro.run_name(arm, seed), {"deu": 0.5 + k + m, "fra": 0.5 + k + m,
+                                                                     "swh": 0.1}, {"deu": 0.4, "fra": 0.4, "swh": 0.1},
+                     0.8, 0.5 + k, 0.0)
+    res = repro.collect(tmp_path, ["mmlm", "tlm"], [0, 1, 2])
+    md = repro.table(res, ["mmlm", "tlm"]).splitlines()
+    assert md[0].startswith("| arm | tatoeba L6 seen | tatoeba L6 unseen | tatoeba L12 seen")
+    assert md[2].startswith("| MMLM | 60.0 ± 10.0 | 10.0 ± 0.0 |")
+    # the differences are paired per seed: +10 each time, so the spread is 0 and so is the MDD
+    tlm = next(x for x in md if x.startswith("| MMLM + TLM | +"))
+    assert tlm.startswith("| MMLM + TLM | +10.0 ± 0.0 [0.0] | +0.0 ± 0.0 [0.0] |")
+    assert "| – |" in tlm or tlm.endswith("– |")                  # the KG probe has no number: a dash
+    repro.figure(res, ["mmlm", "tlm"], tmp_path / "repro.png")
+    assert (tmp_path / "repro.png").stat().st_size > 1000
+
+
+def test_the_report_shows_the_table_and_figure_or_leaves_the_section_out(tmp_path):
+    from jobs.report.assemble import write_report
+
+    run = tmp_path / "run"
+    run.mkdir()
+    text = Path(write_report(str(run))).read_text()
+    assert "make repro" not in text                                # no repro directory: no section
+    rep = tmp_path / "repro"
+    rep.mkdir()
+    (rep / "table.md").write_text("# Reproduction\n\n| arm | x |\n|---|---:|\n| MMLM | 1.0 ± 0.1 |\n")
+    (rep / "repro.png").write_bytes(b"\x89PNG fake")
+    out = Path(write_report(str(run), repro=str(rep)))
+    text = out.read_text()
+    assert "## The reproduction from the real init (`make repro`)" in text
+    assert "| MMLM | 1.0 ± 0.1 |" in text and "# Reproduction" not in text
+    assert "![each arm's mean with every seed's value](repro.png)" in text and (out.parent / "repro.png").exists()
