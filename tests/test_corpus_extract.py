@@ -74,3 +74,18 @@ def test_redirect_without_element_is_found_by_its_magic_word():
     assert extract.redirect_target(page) == "Deutschland"
     assert extract.redirect_target(RawPage(0, "X", 0, 1, None, "#転送 [[ドイツ]]")) == "ドイツ"
     assert extract.redirect_target(RawPage(0, "X", 0, 1, None, "Berlin ist ...")) is None
+
+
+def test_record_rows_follow_their_schemas():
+    """Each record's row is its table's columns, in order (the staging writers rely on it)."""
+    import dataclasses
+
+    from corpus_builder.records import Mention, Page, Redirect, Sentence
+    from corpus_builder.tables import SENTENCES, STAGE_MENTIONS, STAGE_PAGES, STAGE_REDIRECTS
+
+    for cls, schema in ((Page, STAGE_PAGES), (Redirect, STAGE_REDIRECTS), (Sentence, SENTENCES),
+                        (Mention, STAGE_MENTIONS)):
+        names = [f.name for f in dataclasses.fields(cls)]
+        assert names == schema.names
+        rec = cls(*[f"v{i}" for i in range(len(names))])
+        assert rec.row() == tuple(f"v{i}" for i in range(len(names)))
