@@ -171,7 +171,7 @@ def schedule(cache: Path, s: dict, arms: list[str], seeds: list[int]) -> list[st
                     failed.append(name)
                     print(f"FAILED {name}: see {cache / 'runs' / (name + '.log')}", file=sys.stderr, flush=True)
                 left = len(todo) + len(running)
-                eta = (time.time() - t0) / finished_runs * left / max(1, s["jobs"]) * min(s["jobs"], max(left, 1))
+                eta = (time.time() - t0) / finished_runs * left   # wall time per finished run, jobs in parallel
                 print(f"done {name}; {left} to go, about {eta / 60:.0f} min left", flush=True)
         while todo and len(running) < s["jobs"]:
             nxt = next((i for i, (a, sd) in enumerate(todo) if a != "mmkd" or run_name(a, sd) == kd_first
