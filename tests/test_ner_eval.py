@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -221,3 +222,55 @@ def test_cli_errors(tmp_path, capsys):
     assert "no language 'fr'" in capsys.readouterr().err
     assert ner.main([teacher, "--data", str(tmp_path)]) == 2
     assert "holds no wikiann files" in capsys.readouterr().err
+
+
+def test_bio_viterbi_keeps_iob2_and_otherwise_the_argmax():
+    labels = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+
+    def logp(rows):
+        return torch.log_softmax(torch.tensor(rows, dtype=torch.float), -1)
+
+    # argmax is already valid IOB2: Viterbi keeps it
+    ok = logp([[0, 5, 0, 0, 0], [0, 0, 5, 0, 0], [5, 0, 0, 0, 0], [0, 0, 0, 5, 0]])
+    assert ner.bio_viterbi(ok, labels) == [1, 2, 0, 3]
+    # argmax I-PER twice, starting a sentence: the best valid path is B-PER I-PER (1 + 3 against B-LOC I-LOC's 0 + 2)
+    bad = logp([[0, 0, 0, 1, 3], [0, 0, 2, 1, 3]])
+    path = [labels[j] for j in ner.bio_viterbi(bad, labels)]
+    assert path == ["B-PER", "I-PER"]
+    for seq in ([[0, 0, 9, 0, 0]], [[9, 0, 0, 0, 0], [0, 0, 0, 0, 9]]):
+        tags = [labels[j] for j in ner.bio_viterbi(logp(seq), labels)]
+        assert all(not t.startswith("I-") or (i and tags[i - 1][2:] == t[2:]) for i, t in enumerate(tags)), tags
+
+
+def test_frozen_probe_on_a_real_encoder_learns_and_draws_nothing_at_random(tmp_path):
+    """mode=frozen on all-MiniLM-L6-v2 (a real English encoder): the linear probe finds the entities of held-out
+    English sentences far better than on the same architecture with random weights, and gives the same numbers
+    for any seed."""
+    from trainer.teacher import default_teacher_dir
+
+    require(WIKIANN / "dev-de.tsv.gz")
+    try:
+        path = default_teacher_dir()
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    kw = dict(n_train=300, n_dev=50, n_test=100, mode="frozen")
+    res = ner.evaluate(path, "wikiann", "en", ["de"], SHARED_DATA, seed=0, **kw)
+    assert res["settings"]["mode"] == "frozen" and res["settings"]["layer"] == -1
+    from transformers import AutoConfig, AutoModel
+
+    torch.manual_seed(0)
+    rand = tmp_path / "random-minilm"
+    AutoModel.from_config(AutoConfig.from_pretrained(path)).save_pretrained(rand)
+    for f in Path(path).iterdir():
+        if f.name.startswith(("tokenizer", "vocab", "special_tokens")):
+            shutil.copy(f, rand / f.name)
+    chance = ner.evaluate(rand, "wikiann", "en", ["de"], SHARED_DATA, seed=0, **kw)
+    assert res["source_f1"] > chance["source_f1"] + 0.1, (res["source_f1"], chance["source_f1"])
+    tr = res["training"]
+    assert tr["best_dev_f1"] == max(h["dev_f1"] for h in tr["history"]) and tr["steps"] <= ner.PROBE_STEPS
+    again = ner.evaluate(path, "wikiann", "en", ["de"], SHARED_DATA, seed=7, **kw)
+    assert again["languages"] == res["languages"]
+    with pytest.raises(EvalError, match="layer 9 is out of range"):
+        ner.evaluate(path, "wikiann", "en", ["de"], SHARED_DATA, layer=9, **kw)
+    with pytest.raises(EvalError, match="unknown mode 'probe'"):
+        ner.evaluate(path, "wikiann", "en", ["de"], SHARED_DATA, mode="probe", n_train=8)

@@ -51,12 +51,19 @@ def test_mdd_is_the_half_width_of_the_95_percent_interval(repro):
 
 
 def test_table_pairs_seeds_and_draws_the_figure(repro, tmp_path):
+    cpu = repro.SETTINGS["cpu"]
     for arm, k in (("mmlm", 0.0), ("tlm", 0.1)):
         for seed, m in ((0, 0.0), (1, 0.2), (2, 0.1)):
-            _results(tmp_path / "eval" / repro.run_name(arm, seed), {"deu": 0.5 + k + m, "fra": 0.5 + k + m,
-                                                                     "swh": 0.1}, {"deu": 0.4, "fra": 0.4, "swh": 0.1},
-                     0.8, 0.5 + k, 0.0)
-    res = repro.collect(tmp_path, ["mmlm", "tlm"], [0, 1, 2])
+            _results(tmp_path / "eval" / repro.run_name(arm, seed, cpu), {"deu": 0.5 + k + m, "fra": 0.5 + k + m,
+                                                                          "swh": 0.1},
+                     {"deu": 0.4, "fra": 0.4, "swh": 0.1}, 0.8, 0.5 + k, 0.0)
+    _results(tmp_path / "eval" / "init", {"deu": 0.9, "fra": 0.9, "swh": 0.3}, {"deu": 0.9, "fra": 0.9, "swh": 0.3},
+             0.4, 0.2, 0.0)
+    res = repro.collect(tmp_path, ["init", "mmlm", "tlm"], [0, 1, 2], cpu)
+    # the frozen-feature evaluation draws nothing at random: the init is evaluated once and stands for every seed
+    assert res["init"]["ner en"] == pytest.approx([40.0] * 3)
+    assert repro.run_name("init", 1, repro.SETTINGS["gpu"]) == "init-s1"
+    res.pop("init")
     md = repro.table(res, ["mmlm", "tlm"]).splitlines()
     assert md[0].startswith("| arm | tatoeba L6 seen | tatoeba L6 unseen | tatoeba L12 seen")
     assert md[2].startswith("| MMLM | 60.0 ± 10.0 | 10.0 ± 0.0 |")
@@ -84,3 +91,28 @@ def test_the_report_shows_the_table_and_figure_or_leaves_the_section_out(tmp_pat
     assert "## The reproduction from the real init (`make repro`)" in text
     assert "| MMLM | 1.0 ± 0.1 |" in text and "# Reproduction" not in text
     assert "![each arm's mean with every seed's value](repro.png)" in text and (out.parent / "repro.png").exists()
+
+
+def test_training_signal_reads_the_head_fit_and_the_mmlm_runs(repro, tmp_path):
+    s = dict(repro.SETTINGS["cpu"], head_steps=30, steps=40)
+
+    def metrics(d: Path, losses):
+        d.mkdir(parents=True)
+        rows = [{"step": i + 1, "task": "mmlm", "loss": v} for i, v in enumerate(losses)]
+        rows.insert(2, {"step": 3, "task": "mmlm", "loss": 99.0})    # logged before a kill, again after the resume
+        (d / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+
+    metrics(tmp_path / "head-fit", [9.0] * 10 + [6.0] * 20)
+    metrics(tmp_path / "runs" / "mmlm-s0", [5.0] * 10 + [4.5] * 10 + [4.0] * 20)
+    sig = repro.training_signal(tmp_path, [0, 1], s)
+    assert sig["init (fitted head), last 20 head-fit steps"] == pytest.approx(6.0)
+    assert sig["mmlm"] == {0: {"first 10": pytest.approx(5.0), "last 20": pytest.approx(4.0)}}
+    assert "the init with its fitted head 6.00" in repro.signal_text(sig) and "seed 0: 5.00" in repro.signal_text(sig)
+
+
+def test_a_cache_of_other_settings_is_refused(repro, tmp_path):
+    cpu = dict(repro.SETTINGS["cpu"])
+    repro.check_cache(tmp_path, cpu)
+    repro.check_cache(tmp_path, dict(cpu, jobs=1))                 # how many at a time changes no result
+    with pytest.raises(SystemExit, match="tatoeba_pairs: 100 -> 50"):
+        repro.check_cache(tmp_path, dict(cpu, tatoeba_pairs=50))

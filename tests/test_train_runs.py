@@ -406,3 +406,22 @@ def test_eta_lines_give_the_plan_once_timed_then_every_tenth_when_not_a_terminal
     for step in range(501, 1001):
         tty.update(step, elapsed=0.1 * (step - 500), bar=quiet)
     assert len(quiet.lines) == 1 and quiet.lines[0].startswith("step 525/1,000: 0.100 s/step, about 0m48s left")
+
+
+def test_freeze_encoder_trains_the_mlm_head_alone(demo_shards, tmp_path, capsys):
+    """model.freeze_encoder: only the head's dense, LayerNorm and bias move; the tied decoder (the word
+    embedding) and the encoder stay; any objective beyond MMLM is refused."""
+    from safetensors.numpy import load_file
+
+    out = tmp_path / "run"
+    assert main(["tiny", f"shards={demo_shards['shards']}", f"out={out}", "recipe=mmlm", "model.freeze_encoder=true",
+                 "steps=2", "save_every=1", "keep_checkpoints=2", "optim.lr=1e-2", "optim.warmup_steps=1",
+                 *CPU]) == 0
+    a, b = (load_file(checkpoint_dir(out, s) / "model.safetensors") for s in (1, 2))
+    moved = sorted(k for k in a if not (a[k] == b[k]).all())
+    assert moved == ["mlm.lm_head.bias", "mlm.lm_head.dense.bias", "mlm.lm_head.dense.weight",
+                     "mlm.lm_head.layer_norm.bias", "mlm.lm_head.layer_norm.weight"]
+    err = run_refused(["tiny", f"shards={demo_shards['shards']}", "recipe=xlm-k", "model.freeze_encoder=true"],
+                      tmp_path / "refused", capsys)
+    assert err == ("error: model.freeze_encoder=true trains the MLM head alone: use recipe=mmlm (enabled now: "
+                   "mmlm, mep, oe)\n")

@@ -31,6 +31,8 @@ class ModelConfig:
     dropout: float = 0.1
     compile: bool = False                 # torch.compile the encoder
     head_dim: int = 128                   # output width of the MEP/OE projection heads
+    freeze_encoder: bool = False          # train the MLM head alone (dense, LayerNorm, bias; the decoder is the
+                                          # tied word embedding, frozen with the encoder): fits a new head
 
 
 @dataclass(kw_only=True)
@@ -295,6 +297,9 @@ def check_values(cfg: TrainConfig) -> None:
                         "take the 4-D masks of TLM, CAMLM and BTMLM)")
     if not cfg.objectives.enabled():
         problems.append("no objective has a weight above 0: set e.g. recipe=ernie-m or objectives.mmlm.weight=1")
+    if cfg.model.freeze_encoder and set(cfg.objectives.enabled()) != {"mmlm"}:
+        problems.append(f"model.freeze_encoder=true trains the MLM head alone: use recipe=mmlm (enabled now: "
+                        f"{', '.join(cfg.objectives.enabled())})")
     if cfg.steps < 1 or cfg.batch_size < 1 or cfg.grad_accum < 1:
         problems.append("steps, batch_size and grad_accum must be at least 1")
     for name, cls in REGISTRY.items():      # each objective checks its own section, enabled or not

@@ -325,6 +325,10 @@ def build(cfg: TrainConfig, env: dist.Env) -> Trainer:
                           f"{model.config.max_position_embeddings - 2} positions; rebuild the shards with "
                           "MAX_LEN at most that")
     ctx.lang_id = model.lang_id
+    if cfg.model.freeze_encoder:      # the head's decoder is the word embedding (tied): it stays frozen too
+        words = model.mlm.get_input_embeddings().weight
+        for name, p in model.named_parameters():
+            p.requires_grad_(name.startswith("mlm.lm_head.") and p is not words)
     model.to(env.device)
     if cfg.model.compile:
         model.mlm.roberta.compile()

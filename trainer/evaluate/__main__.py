@@ -107,15 +107,16 @@ def run_ner(md: ModelDir, args, out: Path) -> dict:
     for dataset in [x.strip() for x in args.ner_data.split(",") if x.strip()]:
         common = dict(n_train=args.ner_n_train or _size("ner_n_train", args.quick),
                       n_dev=_size("ner_n_dev", args.quick), epochs=args.ner_epochs or _size("ner_epochs", args.quick),
-                      seed=args.seed, device=args.device, workdir=str(out))
+                      seed=args.seed, device=args.device, workdir=str(out), mode=args.ner_mode, layer=args.ner_layer)
+        n_test = args.ner_n_test or _size("ner_n_test", args.quick)
         if dataset == "wikiann":
             langs = _langs_for(md, args.ner_langs, WIKIANN_LANGS - {"en"})
             res[dataset] = ner.evaluate(md, dataset="wikiann", train_lang="en", test_langs=langs,
-                                        n_test=_size("ner_n_test", args.quick), **common)
+                                        n_test=n_test, **common)
         elif dataset == "conll2002":
             for src, tgt in (("es", "nl"), ("nl", "es")):
                 res[f"conll2002 {src}→{tgt}"] = ner.evaluate(md, dataset="conll2002", train_lang=src, test_langs=[tgt],
-                                                              n_test=_size("ner_n_test", args.quick), **common)
+                                                              n_test=n_test, **common)
         else:
             raise EvalError(f"--ner-data {dataset}: unknown; choose wikiann and/or conll2002")
     return res
@@ -240,6 +241,10 @@ def parser() -> argparse.ArgumentParser:
                    "that WikiANN has)")
     g.add_argument("--ner-n-train", type=int, default=None, help="fine-tuning sentences (default 2000; quick 1000)")
     g.add_argument("--ner-epochs", type=int, default=None, help="fine-tuning epochs at most (default 10; quick 5)")
+    g.add_argument("--ner-n-test", type=int, default=None, help="test sentences per language (default 1000; quick 200)")
+    g.add_argument("--ner-mode", default="finetune", choices=("finetune", "frozen"),
+                   help="fine-tune the encoder (default) or fit a linear probe on its frozen features")
+    g.add_argument("--ner-layer", type=int, default=-1, help="--ner-mode frozen: the hidden_states index (default -1)")
     g = p.add_argument_group("probe")
     g.add_argument("--probe-source", default="xfactr", help="xfactr and/or kg")
     g.add_argument("--probe-langs", default=None, help="languages (default en + the model's languages the source has)")

@@ -127,6 +127,17 @@ def load_tokenizer(md: ModelDir):
         raise EvalError(f"the tokenizer in {md.path} does not load ({type(exc).__name__}: {exc})") from None
 
 
+def load_encoder(md: ModelDir):
+    """The bare encoder of a model directory (``AutoModel``; no pooling layer for the BERT family), in eval mode."""
+    from transformers import AutoConfig, AutoModel
+
+    quiet_transformers()
+    config = AutoConfig.from_pretrained(md.path)
+    if config.model_type in ("bert", "roberta", "xlm-roberta"):
+        return AutoModel.from_pretrained(md.path, config=config, add_pooling_layer=False).eval()
+    return AutoModel.from_pretrained(md.path).eval()
+
+
 def write_json(path: str | os.PathLike, obj) -> None:
     """An evaluation's result file: :func:`xlkit_core.output.write_json`, without a final newline."""
     shared_write_json(path, obj, final_newline=False)

@@ -67,13 +67,25 @@ import torch
 
 from xlkit_core.environment import check_environment
 
-from .common import EvalError, ModelDir, load_tokenizer, quiet_transformers, resolve_model, write_json
+from .common import (
+    EvalError,
+    ModelDir,
+    load_encoder,
+    load_tokenizer,
+    quiet_transformers,
+    resolve_model,
+    write_json,
+)
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 DATASETS = {"wikiann": "wikiann-panx-xtreme", "conll2002": "conll2002"}
 CONLL_LANGS = {"es": "esp", "esp": "esp", "spa": "esp", "nl": "ned", "ned": "ned", "nld": "ned"}
 DEFAULT_TARGETS = {"wikiann": ["de", "fr", "es", "ru", "zh", "ja"], "conll2002": ["es", "nl"]}  # minus the source
 _TAG = re.compile(r"O|([BI])-(\w+)")
+MODES = ("finetune", "frozen")
+PROBE_STEPS = 400            # the frozen-feature probe: full-batch Adam steps at most,
+PROBE_EVAL_EVERY = 20        # a dev check every 20 steps,
+PROBE_PATIENCE = 5           # stopping after 5 checks without improvement
 
 
 # ---------------------------------------------------------------------------------------------- reading
@@ -425,6 +437,89 @@ def finetune(model, train, dev, label2id: dict, id2label: list[str], *, lr: floa
             "best_dev_f1": best_f1, "stopped_early": stopped, "history": history}
 
 
+@torch.no_grad()
+def word_features(encoder, encoded, layer: int, lang_id=None, device="cpu", pad: int = 0,
+                  batch_size: int = 64) -> list[torch.Tensor]:
+    """Per sentence, the ``hidden_states[layer]`` vectors at the first piece of each kept word (float32, CPU)."""
+    encoder.eval()
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
+    feats: list[torch.Tensor] = [torch.empty(0)] * len(encoded)
+    for b in range(0, len(order), batch_size):
+        idx = order[b:b + batch_size]
+        hidden = encoder(**_batch([encoded[i] for i in idx], pad=pad, lang_id=lang_id, device=device),
+                         output_hidden_states=True).hidden_states[layer].float().cpu()
+        for r, i in enumerate(idx):
+            feats[i] = hidden[r, encoded[i][1]]
+    return feats
+
+
+def bio_viterbi(logp: torch.Tensor, id2label: list[str]) -> list[int]:
+    """The most probable tag sequence under per-word log-probabilities ``logp`` [n, labels] in which every
+    ``I-X`` follows a ``B-X`` or an ``I-X`` (IOB2)."""
+    n_lab = len(id2label)
+    allowed = torch.ones(n_lab, n_lab, dtype=torch.bool)          # allowed[prev, cur]
+    start = torch.ones(n_lab, dtype=torch.bool)
+    for j, t in enumerate(id2label):
+        if t.startswith("I-"):
+            start[j] = False
+            allowed[:, j] = torch.tensor([p in (f"B-{t[2:]}", t) for p in id2label])
+    trans = torch.where(allowed, 0.0, -math.inf)
+    score = torch.where(start, logp[0], -math.inf)
+    back = []
+    for i in range(1, len(logp)):
+        best, arg = (score[:, None] + trans).max(0)
+        back.append(arg)
+        score = best + logp[i]
+    path = [int(score.argmax())]
+    for arg in reversed(back):
+        path.append(int(arg[path[-1]]))
+    return path[::-1]
+
+
+def probe_tags(w: torch.Tensor, bias: torch.Tensor, feats: list[torch.Tensor], encoded, id2label) -> list[list[str]]:
+    """Tags per word from a linear classifier on (standardised) word features, decoded by :func:`bio_viterbi`;
+    cut words are ``O``."""
+    out = []
+    for f, (_, first, n) in zip(feats, encoded, strict=True):
+        tags = [id2label[j] for j in bio_viterbi(torch.log_softmax(f @ w + bias, -1), id2label)] if len(first) else []
+        out.append(tags + ["O"] * (n - len(tags)))
+    return out
+
+
+def fit_probe(train_feats, train_tags, dev_feats, dev_enc, dev_tags, label2id: dict, id2label: list[str], *,
+              lr: float, max_steps: int, eval_every: int, patience: int, weight_decay: float = 1e-4) -> dict:
+    """A linear softmax classifier on frozen word features: features standardised by the training set's mean
+    and std, weights starting at zero, full-batch Adam, early-stopped on the dev span F1 (best kept). No
+    randomness, so the result depends on the model alone."""
+    x = torch.cat(train_feats)
+    y = torch.tensor([label2id[t] for f, s in zip(train_feats, train_tags, strict=True) for t in s[:len(f)]])
+    mu, sd = x.mean(0), x.std(0).clamp(min=1e-6)
+    x = (x - mu) / sd
+    dev = [(f - mu) / sd for f in dev_feats]
+    w = torch.zeros(x.shape[1], len(id2label), requires_grad=True)
+    bias = torch.zeros(len(id2label), requires_grad=True)
+    opt = torch.optim.Adam([w, bias], lr=lr, weight_decay=weight_decay)
+    best, best_f1, best_step, bad, history, stopped, step = None, -1.0, 0, 0, [], False, 0
+    while step < max_steps and not stopped:
+        loss = torch.nn.functional.cross_entropy(x @ w + bias, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        if step % eval_every == 0 or step == max_steps:
+            with torch.no_grad():
+                f1 = span_f1(dev_tags, probe_tags(w, bias, dev, dev_enc, id2label))["f1"]
+            history.append({"step": step, "dev_f1": f1, "train_loss": loss.item()})
+            if f1 > best_f1:
+                best_f1, best_step, bad = f1, step, 0
+                best = (w.detach().clone(), bias.detach().clone())
+            else:
+                bad += 1
+                stopped = bad >= patience
+    return {"steps": step, "total_steps": max_steps, "best_step": best_step, "best_dev_f1": best_f1,
+            "stopped_early": stopped, "history": history, "weights": best, "mean": mu, "std": sd}
+
+
 # ---------------------------------------------------------------------------------------------- evaluate
 
 def evaluate(model: str | Path | ModelDir, dataset: str = "wikiann", train_lang: str = "en",
@@ -432,8 +527,9 @@ def evaluate(model: str | Path | ModelDir, dataset: str = "wikiann", train_lang:
              n_dev: int = 500, n_test: int | None = 1000, epochs: int = 10, batch_size: int = 32,
              lr: float | None = None, layer_decay: float = 0.9, seed: int = 0, device: str = "cpu",
              workdir: str | None = None, max_steps: int | None = None, eval_every: int = 100, patience: int = 3,
-             max_len: int = 128) -> dict:
-    """Fine-tune MODEL on ``train_lang`` and test on it and on ``test_langs`` (see the module docstring).
+             max_len: int = 128, mode: str = "finetune", layer: int = -1) -> dict:
+    """Fine-tune MODEL on ``train_lang`` (``mode="frozen"``: fit a linear probe on the frozen features of
+    ``hidden_states[layer]``) and test on it and on ``test_langs`` (see the module docstring).
     Returns {"languages": {lang: {"role", "f1", "precision", "recall", "n", ...}}, "source_f1",
     "target_mean_f1", "transfer_gap", "training", "split", "note", "repaired", "settings", "timings", ...}."""
     from transformers import AutoModelForTokenClassification
@@ -447,6 +543,8 @@ def evaluate(model: str | Path | ModelDir, dataset: str = "wikiann", train_lang:
     test_langs = [x for x in dict.fromkeys(test_langs) if same(x) != same(train_lang)]
     if not test_langs:
         raise EvalError("no target language: give --test-langs other than the training language")
+    if mode not in MODES:
+        raise EvalError(f"unknown mode {mode!r}: choose {' or '.join(MODES)}")
     for name, v in (("n_train", n_train), ("n_dev", n_dev), ("batch_size", batch_size), ("eval_every", eval_every),
                     ("patience", patience), ("epochs", epochs), ("max_steps", max_steps or 1)):
         if v is None or v < 1:
@@ -462,23 +560,44 @@ def evaluate(model: str | Path | ModelDir, dataset: str = "wikiann", train_lang:
     quiet_transformers()
     tok = load_tokenizer(md)
     subwords = FirstSubwordTokenizer(tok, max_len)
-    torch.manual_seed(seed)
-    net = AutoModelForTokenClassification.from_pretrained(
-        md.path, num_labels=len(id2label), id2label=dict(enumerate(id2label)), label2id=label2id).to(device)
-    hidden = getattr(net.config, "hidden_size", 768)
-    lr = lr if lr is not None else (5e-3 if hidden <= 256 else 5e-5)
     lang_ids = {x: md.lang_id_or_none(x) for x in [train_lang, *test_langs]}
     train_enc, dev_enc = subwords.encode(parts["train"].words), subwords.encode(parts["dev"].words)
-    record = finetune(net, (train_enc, parts["train"].tags), (dev_enc, parts["dev"].tags), label2id, id2label,
-                      lr=lr, layer_decay=layer_decay, n_layers=md.n_layers, epochs=epochs, max_steps=max_steps,
-                      batch_size=batch_size, eval_every=eval_every, patience=patience, seed=seed,
-                      train_lang_id=lang_ids[train_lang], device=device, pad=subwords.pad)
+    torch.manual_seed(seed)
+    if mode == "finetune":
+        net = AutoModelForTokenClassification.from_pretrained(
+            md.path, num_labels=len(id2label), id2label=dict(enumerate(id2label)), label2id=label2id).to(device)
+        hidden = getattr(net.config, "hidden_size", 768)
+        lr = lr if lr is not None else (5e-3 if hidden <= 256 else 5e-5)
+        record = finetune(net, (train_enc, parts["train"].tags), (dev_enc, parts["dev"].tags), label2id, id2label,
+                          lr=lr, layer_decay=layer_decay, n_layers=md.n_layers, epochs=epochs, max_steps=max_steps,
+                          batch_size=batch_size, eval_every=eval_every, patience=patience, seed=seed,
+                          train_lang_id=lang_ids[train_lang], device=device, pad=subwords.pad)
+
+        def tag(enc, lang):
+            return predict(net, enc, id2label, lang_ids[lang], device, subwords.pad)
+    else:
+        net = load_encoder(md).to(device)
+        n_layers = net.config.num_hidden_layers
+        if not -(n_layers + 1) <= layer <= n_layers:
+            raise EvalError(f"layer {layer} is out of range: the model has hidden_states 0..{n_layers}")
+        lr = lr if lr is not None else 1e-2
+
+        def feats(enc, lang):
+            return word_features(net, enc, layer, lang_ids[lang], device, subwords.pad)
+
+        record = fit_probe(feats(train_enc, train_lang), parts["train"].tags, feats(dev_enc, train_lang), dev_enc,
+                           parts["dev"].tags, label2id, id2label, lr=lr, max_steps=max_steps or PROBE_STEPS,
+                           eval_every=PROBE_EVAL_EVERY, patience=PROBE_PATIENCE)
+        (w, bias), mu, sd = record.pop("weights"), record.pop("mean"), record.pop("std")
+
+        def tag(enc, lang):
+            return probe_tags(w, bias, [(f - mu) / sd for f in feats(enc, lang)], enc, id2label)
     t_train = time.perf_counter()
 
     langs = {}
     for role, part in [("source", parts["source"]), *(("target", p) for p in parts["targets"].values())]:
         enc = subwords.encode(part.words)
-        pred = predict(net, enc, id2label, lang_ids[part.lang], device, subwords.pad)
+        pred = tag(enc, part.lang)
         m = span_f1(part.tags, pred)
         langs[part.lang] = {"role": role, "f1": m["f1"], "precision": m["precision"], "recall": m["recall"],
                             "n": len(enc), "n_gold": m["n_gold"], "n_pred": m["n_pred"], "per_type": m["per_type"],
@@ -499,7 +618,8 @@ def evaluate(model: str | Path | ModelDir, dataset: str = "wikiann", train_lang:
         "training": record,
         "repaired": {Path(p).name: f.repaired for p, f in files.items()},
         "encodings": {Path(p).name: f.encoding for p, f in files.items()},
-        "settings": {"n_train": n_train, "n_dev": n_dev, "n_test": n_test, "epochs": epochs, "max_steps": max_steps,
+        "settings": {"mode": mode, "layer": layer if mode == "frozen" else None,
+                     "n_train": n_train, "n_dev": n_dev, "n_test": n_test, "epochs": epochs, "max_steps": max_steps,
                      "batch_size": batch_size, "lr": lr, "layer_decay": layer_decay, "warmup": 0.1,
                      "eval_every": eval_every, "patience": patience, "max_len": max_len, "seed": seed,
                      "device": device, "threads": torch.get_num_threads()},
@@ -531,6 +651,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--patience", type=int, default=3, help="checks without improvement before stopping")
     p.add_argument("--max-len", type=int, default=128, help="subword pieces per sentence, specials included")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--mode", default="finetune", choices=MODES, help="fine-tune the encoder (default), or fit a "
+                   "linear probe on its frozen features")
+    p.add_argument("--layer", type=int, default=-1, help="frozen mode: the hidden_states index (default -1, the last)")
     p.add_argument("--data", default=str(DEFAULT_DATA), help=f"shared data directory (default {DEFAULT_DATA})")
     p.add_argument("--out", default=None, help="write the result as JSON here")
     p.add_argument("--device", default="cpu")
@@ -545,7 +668,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         res = evaluate(args.model, args.dataset, train_lang, tests, args.data, args.n_train, args.n_dev,
                        args.n_test or None, args.epochs, args.batch_size, args.lr, args.layer_decay, args.seed,
-                       args.device, args.workdir, args.max_steps, args.eval_every, args.patience, args.max_len)
+                       args.device, args.workdir, args.max_steps, args.eval_every, args.patience, args.max_len,
+                       args.mode, args.layer)
     except EvalError as exc:
         print(f"ner: {exc}", file=sys.stderr)
         return 2

@@ -31,7 +31,14 @@ import torch
 
 from xlkit_core.environment import check_environment
 
-from .common import EvalError, ModelDir, load_tokenizer, quiet_transformers, resolve_model, write_json
+from .common import (
+    EvalError,
+    ModelDir,
+    load_encoder,
+    load_tokenizer,
+    resolve_model,
+    write_json,
+)
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "tatoeba-laser"
@@ -80,16 +87,11 @@ class Embedder:
 
     def __init__(self, model: str | os.PathLike | ModelDir, layer: int | None = None, device: str = "cpu",
                  batch_size: int = 64):
-        from transformers import AutoConfig, AutoModel
-
-        quiet_transformers()
         self.md = model if isinstance(model, ModelDir) else resolve_model(str(model))
         self.dir = self.md.path
-        config = AutoConfig.from_pretrained(self.dir)
         self.tokenizer = load_tokenizer(self.md)
-        self.model = AutoModel.from_pretrained(self.dir, config=config, add_pooling_layer=False) \
-            if config.model_type in ("bert", "roberta", "xlm-roberta") else AutoModel.from_pretrained(self.dir)
-        self.model.to(device).eval()
+        self.model = load_encoder(self.md).to(device)
+        config = self.model.config
         self.device, self.batch_size = device, batch_size
         n_layers = config.num_hidden_layers
         self.layer = n_layers // 2 if layer is None else layer
@@ -128,8 +130,10 @@ class Embedder:
         """Mean-pooled sentence vectors of several ``hidden_states`` indices from one forward pass."""
         lid = self.lang_id(lang3)
         out: dict[int, list] = {i: [] for i in layers}
-        for i in range(0, len(sentences), self.batch_size):
-            enc = self.tokenizer(sentences[i:i + self.batch_size], padding=True, truncation=True,
+        # batches of similar lengths (less padding); the vectors go back to the input order at the end
+        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
+        for i in range(0, len(order), self.batch_size):
+            enc = self.tokenizer([sentences[j] for j in order[i:i + self.batch_size]], padding=True, truncation=True,
                                  max_length=self.max_len, return_tensors="pt")
             enc = {k: v.to(self.device) for k, v in enc.items() if k in ("input_ids", "attention_mask",
                                                                             "token_type_ids")}
@@ -141,7 +145,8 @@ class Embedder:
             m = enc["attention_mask"].unsqueeze(-1).to(hidden[0].dtype)
             for li in layers:
                 out[li].append(((hidden[li] * m).sum(1) / m.sum(1).clamp(min=1)).float().cpu().numpy())
-        return {li: np.concatenate(v) for li, v in out.items()}
+        back = np.argsort(np.asarray(order, dtype=np.int64), kind="stable")
+        return {li: np.concatenate(v)[back] for li, v in out.items()}
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
