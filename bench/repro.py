@@ -337,6 +337,9 @@ def table(res: dict, arms: list[str]) -> str:
 
     lines = ["| arm | " + " | ".join(metrics) + " |", "|---|" + "---:|" * len(metrics)]
     lines += [f"| {ARMS[a][0]} | " + " | ".join(cell(res[a][m]) for m in metrics) + " |" for a in arms]
+    # a metric at 0 in every run cannot tell the arms apart: no difference or MDD is given for it
+    floor = [m for m in metrics if all(x == 0 for a in arms for x in res[a][m] if x is not None)
+             and any(x is not None for a in arms for x in res[a][m])]
     if "mmlm" in res:
         lines += ["", "**Difference from MMLM**, per seed paired, mean ± std [MDD]:", "",
                   "| arm | " + " | ".join(metrics) + " |", "|---|" + "---:|" * len(metrics)]
@@ -345,6 +348,9 @@ def table(res: dict, arms: list[str]) -> str:
                 continue
             cells = []
             for m in metrics:
+                if m in floor:
+                    cells.append("floor")
+                    continue
                 d = [x - y for x, y in zip(res[a][m], res["mmlm"][m], strict=True) if x is not None and y is not None]
                 if not d:
                     cells.append("–")
@@ -353,6 +359,9 @@ def table(res: dict, arms: list[str]) -> str:
                 bound = mdd(d)
                 cells.append(f"{mu:+.1f} ± {sd:.1f}" + (f" [{bound:.1f}]" if bound is not None else ""))
             lines.append(f"| {ARMS[a][0]} | " + " | ".join(cells) + " |")
+    if floor:
+        lines += ["", f"floor: {', '.join(floor)} scored 0 in every run of every arm, so they cannot tell the "
+                  "arms apart at this scale and have no MDD."]
     return "\n".join(lines) + "\n"
 
 
@@ -431,8 +440,8 @@ def main(argv: list[str] | None = None) -> int:
             f"at a time. multilingual-e5-small trimmed to the corpus (+{s['top_k']:,} pieces), {s['steps']} steps, "
             f"batch {s['batch_size']}, max_len {s['max_len']}, lr {s['lr']}; seeds {seeds}.\n\n"
             f"Evaluation (fixed before any run): {EVALUATION}.\n\n")
-    text = head + table(res, arms) + signal_text(sig) + (f"\nWall time: data and init {t1 - t0:.0f} s (0 when cached), runs "
-                                      f"{time.time() - t1:.0f} s; per run median "
+    text = head + table(res, arms) + signal_text(sig) + (f"\nWall time of this invocation: data and init {t1 - t0:.0f} s, "
+                                      f"runs {time.time() - t1:.0f} s (what was cached costs 0); per run median "
                                       f"{sorted(walls.values())[len(walls) // 2]:.0f} s.\n" if walls else "")
     print(text)
     (cache / "table.md").write_text(text)

@@ -35,7 +35,8 @@ Boundaries, in order of precedence:
 * A single ``.`` is not a full stop after: an abbreviation of the language's list (``Dr``,
   ``z. B.``, ``т. е.``, ...), a number-only abbreviation before a digit (``No. 5``, ``pp. 3``),
   a single cased letter (initials ``J. S. Bach``, ``г.``; but ``I V X`` after a capitalised word
-  are regnal numbers, ``Stephen I. The``), dotted initials (``U.S.``,
+  are regnal numbers, ``Stephen I. The``, and a letter right after a degree sign is a unit,
+  ``22 °C. The``; Georgian Mkhedruli counts as uncased here too, ``13,5%-ს. ქალაქში``), dotted initials (``U.S.``,
   ``e.g.``), an enumeration label at the start of a sentence (``1.``, ``IV.``), a 1-2 digit
   ordinal in the ordinal-dot languages (``de``, ``da``, ``fi``, ``cs``, ``hu``, ``tr``, ...).
 * Brackets ``「」『』`` (and, for CJK terminators, also ``“”`` and ``（）``) that open and close on
@@ -176,7 +177,12 @@ def _starts_sentence(c: str) -> bool:
     cat = unicodedata.category(c)
     if cat in ("Lo", "Lm", "Lt", "Sc"):
         return True
-    return "\u10d0" <= c <= "\u10ff"  # Georgian Mkhedruli: Ll since Unicode 11 but uncased in use
+    return _mkhedruli(c)
+
+
+def _mkhedruli(c: str) -> bool:
+    """Georgian Mkhedruli: Ll since Unicode 11 (Mtavruli is its upper case) but uncased in use."""
+    return "\u10d0" <= c <= "\u10ff"
 
 
 def _token_char(c: str) -> bool:
@@ -375,9 +381,11 @@ def _is_abbreviation(text: str, ts: int, s: int, cfg: _Lang, cur: int) -> bool:
         return True
     if low in _NUMERIC and text[s].isdigit():
         return True
-    if len(tok) == 1 and tok.upper() != tok.lower():
+    if len(tok) == 1 and tok.upper() != tok.lower() and not _mkhedruli(tok):
         if tok in "IVX" and _after_name(text, ts - 1, cur):
             return False  # regnal number: "Степан I. На чолі", "World War I. The"
+        if ts - 1 > cur and text[ts - 2] == "°":
+            return False  # a unit after a degree sign, never an initial: "22 °C. The"
         return True  # a single cased letter: an initial
     if "." in low and _INITIALS_RE.fullmatch(low):
         return True  # U.S., e.g., D.C., J.-C.

@@ -86,6 +86,12 @@ CASES = [
     ("ko", "서울은 한국의 수도이다. 인구는 많다? 그렇다!", ["서울은 한국의 수도이다.", "인구는 많다?", "그렇다!"]),
     ("ka", "ვიქტორი დაიბადა. ის იყო მწერალი.", ["ვიქტორი დაიბადა.", "ის იყო მწერალი."]),
     ("el", "Η Αθήνα είναι πρωτεύουσα. Είναι μεγάλη πόλη;", ["Η Αθήνα είναι πρωτεύουσα.", "Είναι μεγάλη πόλη;"]),
+    # a letter after a degree sign is a unit, not an initial; a Mkhedruli case suffix is not an initial either
+    ("el", "Η θερμοκρασία είναι 22–24 °C. Οι χειμώνες είναι ήπιοι.",
+     ["Η θερμοκρασία είναι 22–24 °C.", "Οι χειμώνες είναι ήπιοι."]),
+    ("en", "Summers reach 30 ºC. Winters are mild. J. S. Bach stays.",
+     ["Summers reach 30 ºC.", "Winters are mild.", "J. S. Bach stays."]),
+    ("ka", "მოსახლეობის 13,5%-ს. ქალაქში ცხოვრობს.", ["მოსახლეობის 13,5%-ს.", "ქალაქში ცხოვრობს."]),
     # mixed scripts: the characters decide, whatever the language code
     ("en", "Berlin is 柏林. 柏林是首都。It is big.", ["Berlin is 柏林.", "柏林是首都。", "It is big."]),
     # line and paragraph breaks always split
