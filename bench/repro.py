@@ -46,8 +46,8 @@ the cost of each evaluation and that 64 steps of NER fine-tuning give F1 0 and a
 encoder away; no arm comparison was seen before they were fixed. The training signal is checked
 beside the table: the MLM loss of the init with its fitted head against the MMLM runs' last steps.
 
-Output: ``<cache>/table.md``, ``table.json`` and ``repro.png`` (per-arm bars with the seed spread),
-copied to ``bench/results/repro[_gpu].*``; ``python -m jobs.report RUN --repro <cache>`` renders the same.
+Output: ``<cache>/table.md``, ``table.json`` and ``repro.png`` (per metric, every seed as a dot and the
+arm mean as a tick, the init as a reference line), copied to ``bench/results/repro[_gpu].*``; ``python -m jobs.report RUN --repro <cache>`` renders the same.
 """
 
 from __future__ import annotations
@@ -366,7 +366,9 @@ def table(res: dict, arms: list[str]) -> str:
 
 
 def figure(res: dict, arms: list[str], path: Path) -> None:
-    """Per-arm bars (mean over seeds) with every seed's value as a dot, one panel per metric."""
+    """One panel per metric: every seed's value as a dot and the arm's mean as a bar-top tick, on an axis
+    zoomed to the data (the differences are a few points), the untrained init as a dashed reference line;
+    a metric at 0 in every run says so instead."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -377,15 +379,28 @@ def figure(res: dict, arms: list[str], path: Path) -> None:
     rows = math.ceil(len(metrics) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.8 * rows), squeeze=False)
     for ax, m in zip(axes.flat, metrics, strict=False):
-        for i, a in enumerate(arms):
-            xs = [x for x in res[a][m] if x is not None]
-            if xs:
-                ax.bar(i, sum(xs) / len(xs), color="#bbbbbb" if a == "init" else "#4c72b0")
-                ax.plot([i] * len(xs), xs, "k.", markersize=4)
+        vals = [x for a in arms for x in res[a][m] if x is not None]
         ax.set_title(m, fontsize=9)
         ax.set_xticks(range(len(arms)), arms, rotation=45, ha="right", fontsize=8)
+        if all(v == 0 for v in vals):
+            ax.text(0.5, 0.5, "0 in every run", ha="center", va="center", transform=ax.transAxes, fontsize=9)
+            ax.set_yticks([])
+            continue
+        for i, a in enumerate(arms):
+            xs = [x for x in res[a][m] if x is not None]
+            if not xs:
+                continue
+            colour = "#888888" if a == "init" else "#4c72b0"
+            ax.plot([i] * len(xs), xs, ".", color=colour, markersize=6)
+            ax.plot([i - 0.3, i + 0.3], [sum(xs) / len(xs)] * 2, "-", color=colour, linewidth=2)
+            if a == "init":
+                ax.axhline(sum(xs) / len(xs), color="#888888", linestyle="--", linewidth=0.8)
+        pad = max(0.5, 0.15 * (max(vals) - min(vals)))
+        ax.set_ylim(min(vals) - pad, max(vals) + pad)
+        ax.tick_params(axis="y", labelsize=8)
     for ax in list(axes.flat)[len(metrics):]:
         ax.axis("off")
+    fig.suptitle("dots: seeds; ticks: mean; dashed: the untrained init", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

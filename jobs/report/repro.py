@@ -1,6 +1,6 @@
 """The report's reproduction section: ``make repro``'s table from the real init (``table.md``) and its
-figure (``repro.png``: per-arm bars with every seed's value), from the repro directory given with
-``--repro DIR`` or found at RUN/repro. Without one the section is left out."""
+figure (``repro.png``: every seed's value and each arm's mean per metric), from the repro directory given
+with ``--repro DIR`` or found at RUN/repro. Without one the section is left out."""
 
 from __future__ import annotations
 
