@@ -32,6 +32,17 @@ def start_pipeline(steps: list[list[str]], log: Path) -> subprocess.Popen:
                             env=env(1), stdout=f, stderr=subprocess.STDOUT)
 
 
+def run_paths(cache: Path, name: str) -> tuple[Path, Path, Path] | None:
+    """The (run, model, eval) directories of one experiment run under ``cache`` (their parents created), or
+    None when the run's evaluation is already there."""
+    run_dir, model_dir, ev = cache / "runs" / name, cache / "models" / name, cache / "eval" / name
+    if (ev / "results.json").exists():
+        return None
+    for d in ("runs", "models", "eval"):
+        (cache / d).mkdir(parents=True, exist_ok=True)
+    return run_dir, model_dir, ev
+
+
 def wall_times(logs) -> dict[str, float]:
     """{log stem: seconds} from the last ``wall`` line of each pipeline log that has one."""
     out = {}

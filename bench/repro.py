@@ -63,7 +63,7 @@ import sys
 import time
 from pathlib import Path
 
-from _runs import PY, ROOT, mean_std, start_pipeline, wall_times
+from _runs import PY, ROOT, mean_std, run_paths, start_pipeline, wall_times
 from repro_small import KG_DUMP, SHARED, build_data, check_inputs, run
 
 # name -> (label, trainer recipe or None for the untrained init)
@@ -187,11 +187,9 @@ def start_run(cache: Path, arm: str, seed: int, s: dict) -> subprocess.Popen | N
     """Train (resuming a killed run from its last checkpoint), export and evaluate one arm x seed as one
     background pipeline; None when its result is cached."""
     name = run_name(arm, seed, s)
-    run_dir, model_dir, ev = cache / "runs" / name, cache / "models" / name, cache / "eval" / name
-    if (ev / "results.json").exists():
+    if (paths := run_paths(cache, name)) is None:
         return None
-    for d in ("runs", "models", "eval"):
-        (cache / d).mkdir(parents=True, exist_ok=True)
+    run_dir, model_dir, ev = paths
     steps = []
     recipe = ARMS[arm][1]
     model = cache / "init-head"
@@ -210,7 +208,8 @@ def start_run(cache: Path, arm: str, seed: int, s: dict) -> subprocess.Popen | N
 def schedule(cache: Path, s: dict, arms: list[str], seeds: list[int]) -> list[str]:
     """Every arm x seed, ``jobs`` at a time, with an ETA after each finished run. The first MMKD run fills the
     teacher cache alone. Returns the failed runs."""
-    todo = [(a, sd) for sd in seeds for a in arms]
+    # one entry per run name: the untrained init may be a single run standing for every seed
+    todo = list({run_name(a, sd, s): (a, sd) for sd in seeds for a in arms}.values())
     todo.sort(key=lambda x: (x != ("mmkd", seeds[0]), x[1]))
     kd_first, running, failed, done = run_name("mmkd", seeds[0], s), {}, [], set()
     t0, finished_runs = time.time(), 0
@@ -233,8 +232,6 @@ def schedule(cache: Path, s: dict, arms: list[str], seeds: list[int]) -> list[st
                 break
             a, sd = todo.pop(nxt)
             name = run_name(a, sd, s)
-            if name in running or name in done:
-                continue
             pr = start_run(cache, a, sd, s)
             if pr is None:
                 done.add(name)

@@ -47,7 +47,7 @@ import sys
 import time
 from pathlib import Path
 
-from _runs import PY, ROOT, env, mean_std, start_pipeline, wall_times
+from _runs import PY, ROOT, env, mean_std, run_paths, start_pipeline, wall_times
 
 SHARED = ROOT.parent / "shared" / "data"
 M30K = SHARED / "multi30k" / "task1-raw"
@@ -147,11 +147,9 @@ def run_name(recipe: str, seed: int, s: dict) -> str:
 def start_run(cache: Path, recipe: str, seed: int, s: dict, args) -> subprocess.Popen | None:
     """Train, export and evaluate one recipe x seed as one shell pipeline (None when its result is cached)."""
     name = run_name(recipe, seed, s)
-    run_dir, model_dir, ev = cache / "runs" / name, cache / "models" / name, cache / "eval" / name
-    if (ev / "results.json").exists():
+    if (paths := run_paths(cache, name)) is None:
         return None
-    for d in ("runs", "models", "eval"):
-        (cache / d).mkdir(parents=True, exist_ok=True)
+    run_dir, model_dir, ev = paths
     steps = []
     if run_dir.exists() and not (run_dir / "checkpoints" / "latest").exists():
         shutil.rmtree(run_dir)
