@@ -107,6 +107,8 @@ def _split_body(parts: Parts, split: XmlSplit, namespaces_by_file: dict, case_by
         w["_rejects_local"].append((split.split_idx, offset, title, reason, excerpt[:EXCERPT]))
         c[f"rejects.{reason}"] += 1
 
+    first_id = last_id = None      # page ids of the first and last converted page
+    in_order = True                # page ids strictly increase, so the staged rows are in published order
     with open_binary(split.path) as f:
         pages = SplitPages(f, split)
         for rec in pages:
@@ -136,6 +138,9 @@ def _split_body(parts: Parts, split: XmlSplit, namespaces_by_file: dict, case_by
                 reject(rec.offset, rec.title, "parser_error", f"[{type(exc).__name__}: {exc}] {rec.text}")
                 continue
             w["_pages"].append(conv.page.row())
+            in_order = in_order and (first_id is None or rec.page_id > last_id)
+            first_id = rec.page_id if first_id is None else first_id
+            last_id = rec.page_id
             for sentence in conv.sentences:
                 w["sentences"].append(sentence.row())
             for mention in conv.mentions:
@@ -151,4 +156,6 @@ def _split_body(parts: Parts, split: XmlSplit, namespaces_by_file: dict, case_by
     rows = parts.close()
     return Outcome(split.split_idx, c, {"file_idx": split.file_idx, "rows": rows, "owned_bytes": owned,
                                         "truncated": truncated, "raw_sha256": sha,
+                                        "page_ids": [first_id, last_id] if first_id is not None else None,
+                                        "pages_in_order": in_order,
                                         "seconds": time.perf_counter() - t0}).as_dict("split_idx")

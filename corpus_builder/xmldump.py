@@ -20,7 +20,7 @@ from typing import BinaryIO
 from xlkit_core.bz2split import Bz2Blocks
 from xlkit_core.codecs import READ_CHUNK, plain_chunks, sniff_codec
 from xlkit_core.errors import CorruptInputError, InputError
-from xlkit_core.fsio import open_binary
+from xlkit_core.fsio import byte_ranges, open_binary
 from xlkit_core.langs import LANG_RE, site_to_lang
 from xlkit_core.parts import Reject
 
@@ -153,7 +153,7 @@ def plan_xml_splits(dumps: list[DumpInfo], split_bytes: int) -> list[XmlSplit]:
         if d.codec == "gz" or d.encoding == "utf-16" or d.size == 0:
             ranges = [(0, d.size)]
         else:
-            ranges = [(s, min(s + split_bytes, d.size)) for s in range(0, d.size, split_bytes)]
+            ranges = byte_ranges(d.size, split_bytes)
         for start, end in ranges:
             splits.append(XmlSplit(file_idx, len(splits), d.path, d.size, start, end, d.codec, d.encoding, d.lang))
     return splits

@@ -157,3 +157,11 @@ def user_errors() -> Iterator[None]:
 
 def since(t0: float) -> float:
     return round(time.perf_counter() - t0, 3)
+
+
+def read_parquet(spark, path: str, schema):
+    """A Parquet table whose pyarrow schema we know: giving it saves Spark the job that reads a
+    footer to infer it (one per table read, which on small inputs costs more than the scan)."""
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    return spark.read.schema(from_arrow_schema(schema)).parquet(path)

@@ -27,11 +27,11 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jobs import _spark  # noqa: E402
-from jobs._output import commit, discard, fail, prepare_out, publish_spark_parts  # noqa: E402
+from jobs._output import commit, discard, fail, prepare_out  # noqa: E402
 from xlkit_core import __version__  # noqa: E402
 from xlkit_core.environment import check_environment  # noqa: E402
 from xlkit_core.errors import ConfigError, InputError, XlkitError  # noqa: E402
-from xlkit_core.fsio import list_inputs  # noqa: E402
+from xlkit_core.fsio import list_inputs, split_step  # noqa: E402
 from xlkit_core.step import (  # noqa: E402
     by_prefix,
     check_fraction_option,
@@ -100,9 +100,12 @@ def resolve(spark, stage: str, kg: str, langs: list[str]):
     """DataFrames of the published corpus tables (not yet written)."""
     from pyspark.sql import functions as F
 
-    read = lambda name: spark.read.parquet(os.path.join(stage, name))  # noqa: E731
+    from corpus_builder.tables import STAGED
+    from kg_pipeline.tables import SITELINKS
+
+    read = lambda name: _spark.read_parquet(spark, os.path.join(stage, name), STAGED[name])  # noqa: E731
     pages_s, redirects_s, mentions_s = read("_pages"), read("_redirects"), read("_mentions")
-    sitelinks = (spark.read.parquet(os.path.join(kg, "sitelinks")).where(F.col("lang").isin(langs))
+    sitelinks = (_spark.read_parquet(spark, os.path.join(kg, "sitelinks"), SITELINKS).where(F.col("lang").isin(langs))
                  .groupBy("lang", "title").agg(F.min("qid").alias("qid")))
 
     # Redirects: one target per title, then follow chains until none moves; a chain that still
@@ -143,16 +146,19 @@ def knowledge_tables(spark, kg: str, langs: list[str], pages, sentences, mention
     from pyspark.sql import functions as F
     from pyspark.sql.window import Window
 
+    from kg_pipeline.tables import ENTITIES, PROPERTIES, TRIPLES
+
     linked = mentions.where(F.col("qid").isNotNull())
-    candidates = (linked.groupBy("qid").agg(F.count("*").alias("mentions"), F.countDistinct("lang").alias("langs"))
-                  .orderBy(F.desc("mentions"), "qid").limit(top_n))
+    per_qid = linked.groupBy("qid").agg(F.count("*").alias("mentions"), F.countDistinct("lang").alias("langs")).cache()
+    candidates = per_qid.orderBy(F.desc("mentions"), "qid").limit(top_n)
     candidates = candidates.withColumn("rank", F.row_number().over(Window.orderBy(F.desc("mentions"), "qid")))
 
-    linked_qids = linked.select("qid").distinct()
+    linked_qids = per_qid.select("qid")
     wiki = (pages.where(F.col("qid").isNotNull() & (F.length("lead") > 0))
             .groupBy("qid", "lang").agg(F.min_by("lead", "page_id").alias("text"))
             .join(linked_qids, "qid").withColumn("source", F.lit("wikipedia")))
-    ents = spark.read.parquet(os.path.join(kg, "entities")).select("qid", "labels", "descriptions").join(linked_qids, "qid")
+    ents = (_spark.read_parquet(spark, os.path.join(kg, "entities"), ENTITIES)
+            .select("qid", "labels", "descriptions").join(linked_qids, "qid"))
     lang_col = F.explode(F.array(*[F.lit(x) for x in langs])).alias("lang")
     kgdocs = (ents.select("qid", "labels", "descriptions", lang_col)
               .select("qid", "lang", F.element_at("labels", F.col("lang")).alias("label"),
@@ -160,21 +166,27 @@ def knowledge_tables(spark, kg: str, langs: list[str], pages, sentences, mention
               .where(F.col("label").isNotNull())
               .select("qid", "lang", F.when(F.col("desc").isNotNull(), F.concat_ws(": ", "label", "desc"))
                       .otherwise(F.col("label")).alias("text"), F.lit("wikidata").alias("source")))
-    entity_docs = wiki.unionByName(kgdocs.join(wiki.select("qid", "lang"), ["qid", "lang"], "left_anti"))
+    # Cached: oe_examples reads it three times and it is written itself.
+    entity_docs = wiki.unionByName(kgdocs.join(wiki.select("qid", "lang"), ["qid", "lang"], "left_anti")).cache()
 
     mep = (linked.join(candidates.select("qid"), "qid")
            .join(sentences, ["lang", "page_id", "sentence_id"])
            .select("lang", "page_id", "sentence_id", "text", "start", "end", "surface", "qid"))
 
     doc_qids = entity_docs.select("qid").distinct()
-    triples = (spark.read.parquet(os.path.join(kg, "triples"))
+    triples = (_spark.read_parquet(spark, os.path.join(kg, "triples"), TRIPLES)
                .join(doc_qids.withColumnRenamed("qid", "subject"), "subject")
                .join(doc_qids.withColumnRenamed("qid", "object"), "object"))
     q_langs = entity_docs.select(F.col("qid").alias("subject"), "lang")
-    props = spark.read.parquet(os.path.join(kg, "properties")).select(F.col("pid").alias("property"), "labels")
-    first = Window.partitionBy("qid", "lang").orderBy("page_id", "sentence_id", "start")
-    context = (linked.withColumn("n", F.row_number().over(first)).where(F.col("n") == 1)
-               .join(sentences, ["lang", "page_id", "sentence_id"])
+    props = (_spark.read_parquet(spark, os.path.join(kg, "properties"), PROPERTIES)
+             .select(F.col("pid").alias("property"), "labels"))
+    # The context of a subject in a language: its first mention there, by (page_id, sentence_id,
+    # start), which is unique per mention; only subjects of some triple need one.
+    subjects = triples.select(F.col("subject").alias("qid")).distinct()
+    first = (linked.join(subjects, "qid", "left_semi").groupBy("qid", "lang")
+             .agg(F.min(F.struct("page_id", "sentence_id", "start", "end")).alias("m"))
+             .select("qid", "lang", "m.page_id", "m.sentence_id", "m.start", "m.end"))
+    context = (first.join(sentences, ["lang", "page_id", "sentence_id"])
                .select(F.col("qid").alias("subject"), "lang", F.col("text").alias("context"),
                        F.col("start").alias("context_start"), F.col("end").alias("context_end")))
     oe = (triples.join(q_langs, "subject").join(props, "property", "left")
@@ -183,12 +195,7 @@ def knowledge_tables(spark, kg: str, langs: list[str], pages, sentences, mention
                              F.col("property")).alias("relation_label"))
           .join(context, ["subject", "lang"], "left")
           .select("subject", "property", "object", "lang", "relation_label", "context", "context_start", "context_end"))
-    return entity_docs, candidates.select("qid", "mentions", "langs", "rank"), mep, oe
-
-
-def write_table(df, path: str, order: list[str]) -> None:
-    df.orderBy(*order).write.option("compression", "zstd").parquet(path)
-    publish_spark_parts(path)
+    return entity_docs, candidates.select("qid", "mentions", "langs", "rank"), mep, oe, per_qid
 
 
 def build(spark, args, dumps: list, tmp: str, kg: str) -> dict:
@@ -208,11 +215,8 @@ def build(spark, args, dumps: list, tmp: str, kg: str) -> dict:
                                      by_prefix(parsed.counters, "rejects"), "pages were rejected",
                                      "Raise MAX_REJECT_FRACTION to keep the good pages")
     t1 = time.perf_counter()
-    resolve_and_write(spark, stage, kg, langs, dumps, parsed.summaries, tmp, args.top_n)
+    stats = resolve_and_write(spark, stage, kg, langs, dumps, parsed.summaries, tmp, args.top_n)
     t_resolve = _spark.since(t1)
-    from pyspark.sql import functions as F
-
-    stats = collect_stats(spark, tmp, F)
     shutil.rmtree(stage, ignore_errors=True)
     manifest = corpus_manifest(args, dumps, kg, langs, parsed, stats, fraction, sc.defaultParallelism,
                                {"pages": parsed.seconds, "resolve_and_write": t_resolve, "total": _spark.since(t_start)})
@@ -259,15 +263,59 @@ def parse_pass(sc, dumps: list, splits: list, stage: str, page_seconds: float) -
     return Pass(summaries, c, seconds, truncated)
 
 
+# Published tables: sort keys, and the staged tables whose size sets their number of files.
+ORDER = {
+    "pages": (["lang", "page_id"], ("_pages",)),
+    "redirects": (["lang", "from_title"], ("_redirects",)),
+    "sentences": (["lang", "page_id", "sentence_id"], ("sentences",)),
+    "mentions": (["lang", "page_id", "sentence_id", "start"], ("_mentions",)),
+    "entity_docs": (["qid", "lang"], ("_pages",)),
+    "candidates": (["rank"], ()),
+    "mep_examples": (["lang", "page_id", "sentence_id", "start"], ("_mentions", "sentences")),
+    "oe_examples": (["subject", "property", "object", "lang"], ("_pages",)),
+    "rejects": (["source", "offset"], ("_rejects_local",)),
+}
+WRITERS = 3   # tables written at once: a small table's tasks fill the cores a big one leaves idle
+
+
+def mention_tally(batch):
+    """Mentions per (lang, linked, unresolved_reason) in one Arrow batch."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from jobs._sorted import count_by
+
+    keys = pa.RecordBatch.from_arrays([batch["lang"], pc.is_valid(batch["qid"]), batch["unresolved_reason"]],
+                                      names=["lang", "linked", "reason"])
+    return count_by("lang", "linked", "reason")(keys)
+
+
 def resolve_and_write(spark, stage: str, kg: str, langs: list[str], dumps: list, summaries: list[dict], tmp: str,
-                      top_n: int) -> None:
-    """Pass 2: resolve the links to QIDs, derive the knowledge tables, write every published table."""
+                      top_n: int) -> dict:
+    """Pass 2: resolve the links to QIDs, derive the knowledge tables, write every published table;
+    returns the manifest's statistics, tallied while writing."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from pyspark.sql import functions as F
+
+    from jobs._sorted import count_by, dir_bytes, file_count, write_sorted
 
     pages, redirects, mentions = resolve(spark, stage, kg, langs)
     mentions = mentions.cache()
-    sentences = spark.read.parquet(os.path.join(stage, "sentences"))
-    entity_docs, candidates, mep, oe = knowledge_tables(spark, kg, langs, pages, sentences, mentions, top_n)
+    from corpus_builder.tables import SENTENCES, STAGE_REJECTS
+    from jobs._sorted import Written
+
+    presorted = presorted_parts(summaries, dumps, stage, "sentences")
+    if presorted is not None:
+        # The splits wrote their sentences in published order: the parts are the table.
+        n_files = publish_parts(presorted, os.path.join(tmp, "sentences"), SENTENCES)
+        by_lang = by_prefix(merge_counters(summaries), "sentences")
+        done_sentences = Written(sum(by_lang.values()), Counter({(k,): v for k, v in by_lang.items()}), n_files)
+        print(f"build_corpus: published sentences ({done_sentences.rows:,} rows, {n_files} file(s)) from the splits "
+              "(already in order)", file=sys.stderr)
+    sentences = _spark.read_parquet(spark, os.path.join(tmp if presorted is not None else stage, "sentences"),
+                                    SENTENCES)
+    entity_docs, candidates, mep, oe, per_qid = knowledge_tables(spark, kg, langs, pages, sentences, mentions, top_n)
     base, bases = 0, {}
     prev = None
     for s in summaries:
@@ -276,23 +324,88 @@ def resolve_and_write(spark, stage: str, kg: str, langs: list[str], dumps: list,
         bases[s["split_idx"]] = (dumps[s["file_idx"]].path, base)
         base += s["owned_bytes"]
     base_df = spark.createDataFrame([(k, v[0], v[1]) for k, v in bases.items()], "split_idx int, source string, base long")
-    rejects_df = (spark.read.parquet(os.path.join(stage, "_rejects_local")).join(F.broadcast(base_df), "split_idx")
+    rejects_df = (_spark.read_parquet(spark, os.path.join(stage, "_rejects_local"), STAGE_REJECTS).join(F.broadcast(base_df), "split_idx")
                   .select("source", (F.col("base") + F.col("offset")).alias("offset"), "title", "reason", "excerpt"))
-    tables = {
-        "pages": (pages.select("lang", "page_id", "title", "qid", "text"), ["lang", "page_id"]),
-        "redirects": (redirects, ["lang", "from_title"]),
-        "sentences": (sentences, ["lang", "page_id", "sentence_id"]),
-        "mentions": (mentions, ["lang", "page_id", "sentence_id", "start"]),
-        "entity_docs": (entity_docs, ["qid", "lang"]),
-        "candidates": (candidates, ["rank"]),
-        "mep_examples": (mep, ["lang", "page_id", "sentence_id", "start"]),
-        "oe_examples": (oe, ["subject", "property", "object", "lang"]),
-        "rejects": (rejects_df, ["source", "offset"]),
-    }
-    for name, (df, order) in tables.items():
+    frames = {"pages": pages.select("lang", "page_id", "title", "qid", "text"), "redirects": redirects,
+              "sentences": sentences, "mentions": mentions, "entity_docs": entity_docs, "candidates": candidates,
+              "mep_examples": mep, "oe_examples": oe, "rejects": rejects_df}
+
+    def write(name: str):
+        order, staged = ORDER[name]
+        df = frames[name]
+        tally = mention_tally if name == "mentions" else count_by("lang") if "lang" in df.columns else None
         t_w = time.perf_counter()
-        write_table(df, os.path.join(tmp, name), order)
-        print(f"build_corpus: wrote {name} in {_spark.since(t_w):.1f} s", file=sys.stderr)
+        spark.sparkContext.setJobDescription(f"write {name}")
+        done = write_sorted(df, os.path.join(tmp, name), order, file_count(sum(dir_bytes(os.path.join(stage, t))
+                                                                              for t in staged)), tally)
+        print(f"build_corpus: wrote {name} ({done.rows:,} rows, {done.files} file(s)) in {_spark.since(t_w):.1f} s",
+              file=sys.stderr)
+        return done
+
+    if presorted is not None:
+        del frames["sentences"]
+    with ThreadPoolExecutor(WRITERS) as pool:
+        written = dict(zip(frames, pool.map(write, frames), strict=True))
+    if presorted is not None:
+        written["sentences"] = done_sentences
+    written = {name: written[name] for name in ORDER}
+    fof = per_qid.groupBy("mentions").agg(F.count("*").alias("entities")).collect()
+    return table_stats(written, fof)
+
+
+def presorted_parts(summaries: list[dict], dumps: list, stage: str, table: str) -> list[str] | None:
+    """The staged parts of ``table`` in published order (lang, page_id, ...), when every split met
+    its pages in ascending page id and the splits of one language cover disjoint id ranges (as a
+    Wikipedia dump does); None when the table must be sorted."""
+    from xlkit_core.parts import part_name
+
+    spans = []
+    for s in summaries:
+        if not s.get("pages_in_order", False):
+            return None
+        if s["page_ids"] is not None:
+            spans.append((dumps[s["file_idx"]].lang, *s["page_ids"], s["split_idx"]))
+    spans.sort()
+    if any(a[0] == b[0] and a[2] >= b[1] for a, b in zip(spans, spans[1:], strict=False)):
+        return None
+    paths = [os.path.join(stage, table, part_name(span[3])) for span in spans]
+    return [p for p in paths if os.path.exists(p)]
+
+
+def publish_parts(paths: list[str], directory: str, schema) -> int:
+    """Move staged parts, in order, to ``directory`` as part-00000.parquet, ...; returns the file count."""
+    from xlkit_core.parts import part_name, write_empty
+
+    os.makedirs(directory, exist_ok=True)
+    for i, path in enumerate(paths):
+        os.replace(path, os.path.join(directory, part_name(i)))
+    if not paths:
+        write_empty(os.path.dirname(directory), os.path.basename(directory), schema)
+    return max(1, len(paths))
+
+
+def table_stats(written: dict, fof: list) -> dict:
+    """The manifest's table counts, resolved and unresolved links per language, and the
+    mentions-per-entity distribution, from the writers' tallies."""
+    tables = {}
+    for name, w in written.items():
+        if w.tally:
+            by_lang = Counter()
+            for key, n in w.tally.items():
+                by_lang[key[0]] += n
+            tables[name] = {"rows": w.rows, "by_lang": dict(sorted(by_lang.items()))}
+        else:
+            tables[name] = {"rows": w.rows}
+    resolved: Counter = Counter()
+    unresolved: dict[str, Counter] = {}
+    for (lang, linked, reason), n in written["mentions"].tally.items():
+        if linked:
+            resolved[lang] += n
+        else:
+            unresolved.setdefault(lang, Counter())[reason] += n
+    return {"tables": tables, "resolved": dict(sorted(resolved.items())),
+            "unresolved": {k: dict(sorted(v.items(), key=lambda kv: str(kv[0]))) for k, v in sorted(unresolved.items())},
+            "freq_of_freq": {str(r["mentions"]): r["entities"] for r in sorted(fof, key=lambda r: r["mentions"])}}
 
 
 def corpus_manifest(args, dumps: list, kg: str, langs: list[str], parsed: Pass, stats: dict, fraction: float,
@@ -311,7 +424,7 @@ def corpus_manifest(args, dumps: list, kg: str, langs: list[str], parsed: Pass, 
         "schema_version": 1,
         "inputs": [d.as_dict() | ({"sha256": h[0]} if len(h) == 1 else {
             "sha256_of_splits": hashlib.sha256("".join(h).encode()).hexdigest(),
-            "split_bytes": int(args.split_mb * 2**20)}) for d, h in ((d, by_file.get(i, [])) for i, d in enumerate(dumps))],
+            "split_bytes": split_step(d.size, int(args.split_mb * 2**20))}) for d, h in ((d, by_file.get(i, [])) for i, d in enumerate(dumps))],
         "kg": {"path": kg, "manifest_sha256": hashlib.sha256(Path(kg, "_manifest.json").read_bytes()).hexdigest()},
         "config": {"top_n": args.top_n, "max_reject_fraction": args.max_reject_fraction,
                    "page_seconds": args.page_seconds, "split_mb": args.split_mb, "languages": langs},
@@ -332,31 +445,6 @@ def corpus_manifest(args, dumps: list, kg: str, langs: list[str], parsed: Pass, 
         "durations_s": durations,
         "throughput": {"cores": cores, "pages_per_s": round(pps, 2), "pages_per_s_per_core": round(pps / cores, 2)},
     }
-
-
-def collect_stats(spark, tmp: str, F) -> dict:
-    """Small aggregates of the written tables for the manifest and the report."""
-    read = lambda name: spark.read.parquet(os.path.join(tmp, name))  # noqa: E731
-    tables = {}
-    for name in ("pages", "redirects", "sentences", "mentions", "entity_docs", "candidates", "mep_examples",
-                 "oe_examples", "rejects"):
-        df = read(name)
-        if "lang" in df.columns:
-            by_lang = {r["lang"]: r["count"] for r in df.groupBy("lang").count().collect()}
-            tables[name] = {"rows": sum(by_lang.values()), "by_lang": dict(sorted(by_lang.items()))}
-        else:
-            tables[name] = {"rows": df.count()}
-    m = read("mentions")
-    resolved = {r["lang"]: r["n"] for r in m.where(F.col("qid").isNotNull()).groupBy("lang")
-                .agg(F.count("*").alias("n")).collect()}
-    unresolved: dict[str, dict[str, int]] = {}
-    for r in m.where(F.col("qid").isNull()).groupBy("lang", "unresolved_reason").count().collect():
-        unresolved.setdefault(r["lang"], {})[r["unresolved_reason"]] = r["count"]
-    fof = (m.where(F.col("qid").isNotNull()).groupBy("qid").count()
-           .groupBy(F.col("count").alias("mentions")).agg(F.count("*").alias("entities")).collect())
-    return {"tables": tables, "resolved": dict(sorted(resolved.items())),
-            "unresolved": {k: dict(sorted(v.items())) for k, v in sorted(unresolved.items())},
-            "freq_of_freq": {str(r["mentions"]): r["entities"] for r in sorted(fof, key=lambda r: r["mentions"])}}
 
 
 def resolve_dumps(pairs: list[tuple[str | None, str]]) -> list:

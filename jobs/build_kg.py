@@ -31,7 +31,7 @@ from kg_pipeline.tables import PUBLISHED, SCHEMAS  # noqa: E402
 from xlkit_core import __version__  # noqa: E402
 from xlkit_core.environment import check_environment
 from xlkit_core.errors import InputError, XlkitError  # noqa: E402
-from xlkit_core.fsio import FileInfo, list_inputs  # noqa: E402
+from xlkit_core.fsio import FileInfo, list_inputs, split_step  # noqa: E402
 from xlkit_core.parts import write_empty  # noqa: E402
 from xlkit_core.step import by_prefix, check_reject_fraction, merge_counters, write_manifest  # noqa: E402
 
@@ -90,7 +90,7 @@ def _input_record(info: FileInfo, splits: list[dict], split_bytes: int) -> dict:
         rec["sha256"] = hashes[0]
     else:
         rec["sha256_of_splits"] = hashlib.sha256("".join(hashes).encode()).hexdigest()
-        rec["split_bytes"] = split_bytes
+        rec["split_bytes"] = split_step(info.size, split_bytes)
     return rec
 
 

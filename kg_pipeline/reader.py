@@ -22,7 +22,7 @@ from typing import BinaryIO
 from xlkit_core.bz2split import Bz2Blocks
 from xlkit_core.codecs import READ_CHUNK, plain_chunks, sniff_codec
 from xlkit_core.errors import CorruptInputError, InputError
-from xlkit_core.fsio import FileInfo, open_binary
+from xlkit_core.fsio import FileInfo, byte_ranges, open_binary
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def plan_splits(files: list[FileInfo], split_bytes: int) -> list[Split]:
         if codec == "gz" or layout == "api" or info.size == 0:
             ranges = [(0, info.size)]
         else:
-            ranges = [(s, min(s + split_bytes, info.size)) for s in range(0, info.size, split_bytes)]
+            ranges = byte_ranges(info.size, split_bytes)
         for start, end in ranges:
             splits.append(Split(file_idx, len(splits), info.path, info.size, start, end, codec, layout))
     return splits

@@ -115,3 +115,18 @@ def test_sniff_layout():
     assert sniff_layout(b'{"entities":{"Q1":{}}}') == "api"
     assert sniff_layout(b'{\n  "entities": {') == "api"
     assert sniff_layout(b"<mediawiki") == "unknown"
+
+
+def test_split_size_follows_the_file_not_the_cores():
+    from xlkit_core.fsio import MIN_SPLIT_BYTES, MIN_SPLITS, byte_ranges, split_step
+
+    mib = 1 << 20
+    # a 13 MiB dump gives MIN_SPLITS tasks, a huge one 64 MiB splits, a small one splits of 1 MiB
+    assert len(byte_ranges(13 * mib, 64 * mib)) == MIN_SPLITS
+    assert split_step(100 << 30, 64 * mib) == 64 * mib
+    assert split_step(3 * mib, 64 * mib) == MIN_SPLIT_BYTES
+    assert byte_ranges(MIN_SPLIT_BYTES // 2, 64 * mib) == [(0, MIN_SPLIT_BYTES // 2)]
+    # an explicit small split size is kept, and the ranges tile the file
+    ranges = byte_ranges(10 * mib + 5, mib // 4)
+    assert ranges[0] == (0, mib // 4) and ranges[-1][1] == 10 * mib + 5
+    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))

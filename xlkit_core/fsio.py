@@ -91,3 +91,21 @@ def list_inputs(path: str) -> list[FileInfo]:
             raise FileNotFoundError(f"{path} is a directory with no input files")
         return [FileInfo(f"{scheme}://{i.path}", i.size) for i in infos]
     return [FileInfo(path, info.size)]
+
+
+MIN_SPLITS = 8                 # a file is cut into at least this many splits ...
+MIN_SPLIT_BYTES = 1 << 20      # ... unless that would make them smaller than this
+
+
+def split_step(size: int, split_bytes: int) -> int:
+    """Bytes per split of a file of ``size`` bytes: at most ``split_bytes``, and small enough that a
+    file of a few MiB still gives MIN_SPLITS tasks (so every core works on a single dump), but
+    never below MIN_SPLIT_BYTES unless ``split_bytes`` itself is smaller. It depends on the file
+    alone, never on the number of cores, so the output is the same on every cluster."""
+    return max(1, min(split_bytes, max(MIN_SPLIT_BYTES, -(-size // MIN_SPLITS))))
+
+
+def byte_ranges(size: int, split_bytes: int) -> list[tuple[int, int]]:
+    """The [start, end) byte ranges of a file's splits (see split_step)."""
+    step = split_step(size, split_bytes)
+    return [(s, min(s + step, size)) for s in range(0, size, step)] or [(0, 0)]

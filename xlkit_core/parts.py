@@ -77,6 +77,17 @@ class PartWriter:
         if self.rows >= BATCH_ROWS:
             self._to_arrow()
 
+    def append_batch(self, batch: pa.RecordBatch) -> None:
+        """Add an Arrow batch of the table's columns (cast to the schema)."""
+        if not batch.num_rows:
+            return
+        self._to_arrow()
+        self.batches.append(batch.select(self.schema.names).cast(self.schema))
+        self.buffered_rows += batch.num_rows
+        self.buffered_bytes += batch.nbytes
+        if self.buffered_rows >= ROW_GROUP_ROWS or self.buffered_bytes >= ROW_GROUP_BYTES:
+            self._flush()
+
     def _to_arrow(self) -> None:
         if not self.rows:
             return
