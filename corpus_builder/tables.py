@@ -21,6 +21,10 @@ STAGE_REJECTS = pa.schema([("split_idx", pa.int32()), ("offset", pa.int64()), ("
 STAGED = {"_pages": STAGE_PAGES, "_redirects": STAGE_REDIRECTS, "sentences": SENTENCES,
           "_mentions": STAGE_MENTIONS, "_rejects_local": STAGE_REJECTS}
 
+# Published pages (the others take their schema from the Spark query that derives them).
+PAGES = pa.schema([("lang", pa.string()), ("page_id", pa.int64()), ("title", pa.string()), ("qid", pa.string()),
+                   ("text", pa.string())])
+
 # Published tables (column order of DESIGN.md).
 PUBLISHED = ("pages", "redirects", "sentences", "mentions", "entity_docs", "candidates",
              "mep_examples", "oe_examples", "rejects")

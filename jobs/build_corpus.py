@@ -21,13 +21,14 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jobs import _spark  # noqa: E402
-from jobs._output import commit, discard, fail, prepare_out  # noqa: E402
+from jobs._output import commit, discard, fail, prepare_out, publish_spark_parts  # noqa: E402
 from xlkit_core import __version__  # noqa: E402
 from xlkit_core.environment import check_environment  # noqa: E402
 from xlkit_core.errors import ConfigError, InputError, XlkitError  # noqa: E402
@@ -96,8 +97,17 @@ def corpus_task(split: dict, namespaces: dict, cases: dict, stage: str, page_sec
     return process_split(XmlSplit(**split), namespaces, cases, stage, page_seconds=page_seconds)
 
 
+def materialized(df):
+    """df cached and computed: the planner then knows its true size and broadcasts it into a join
+    when it is small (a checkpoint or an uncomputed cache leaves it to guess, and it shuffles)."""
+    df = df.cache()
+    df.count()
+    return df
+
+
 def resolve(spark, stage: str, kg: str, langs: list[str]):
-    """DataFrames of the published corpus tables (not yet written)."""
+    """DataFrames: the pages with their QID and lead (no text; cached), the pages table as published,
+    the redirects and the mentions as published (not yet written)."""
     from pyspark.sql import functions as F
 
     from corpus_builder.tables import STAGED
@@ -119,15 +129,19 @@ def resolve(spark, stage: str, kg: str, langs: list[str]):
         chain = (chain.join(step, ["lang", "final"], "left")
                  .select("lang", "from_title", F.coalesce("next", "final").alias("final")).localCheckpoint())
     open_ends = redirects.select("lang", F.col("from_title").alias("final"), F.lit(True).alias("loop"))
-    chain = chain.join(open_ends, ["lang", "final"], "left").fillna(False, ["loop"])
+    chain = materialized(chain.join(open_ends, ["lang", "final"], "left").fillna(False, ["loop"]))
 
-    pages = (pages_s.join(sitelinks, ["lang", "title"], "left")
-             .select("lang", "page_id", "title", "qid", "text", "lead")).cache()
+    # Every title a link can resolve to, with its QID (if the KG has a sitelink) and whether the dump
+    # has the page: one table, materialized, so that the joins below broadcast it when it is small
+    # rather than shuffle the mentions and the page text to meet it.
     titles = pages_s.select("lang", F.col("title").alias("resolved"), F.lit(True).alias("exists")).distinct()
+    targets = materialized(sitelinks.withColumnRenamed("title", "resolved").join(titles, ["lang", "resolved"], "full"))
+    with_qid = pages_s.join(targets.select("lang", F.col("resolved").alias("title"), "qid"), ["lang", "title"], "left")
+    pages = with_qid.select("lang", "page_id", "title", "qid", "lead").cache()
+    full_pages = with_qid.select("lang", "page_id", "title", "qid", "text")
     m = (mentions_s.join(chain.withColumnRenamed("from_title", "target_title"), ["lang", "target_title"], "left")
          .withColumn("resolved", F.coalesce("final", "target_title")))
-    m = (m.join(sitelinks.withColumnRenamed("title", "resolved"), ["lang", "resolved"], "left")
-         .join(titles, ["lang", "resolved"], "left"))
+    m = m.join(targets, ["lang", "resolved"], "left")
     reason = (F.when(F.col("unresolved_reason").isNotNull(), F.col("unresolved_reason"))
               .when(F.col("loop"), F.lit("redirect_loop"))
               .when(F.col("qid").isNotNull(), F.lit(None))
@@ -139,7 +153,7 @@ def resolve(spark, stage: str, kg: str, langs: list[str]):
                         F.when(F.col("target_title").isNotNull(), F.col("resolved")).alias("resolved_title"),
                         F.when(F.col("loop"), F.lit(None)).otherwise(F.col("qid")).alias("qid"),
                         reason.alias("unresolved_reason"))
-    return pages, redirects, mentions
+    return pages, full_pages, redirects, mentions
 
 
 def knowledge_tables(spark, kg: str, langs: list[str], pages, sentences, mentions, top_n: int):
@@ -298,22 +312,23 @@ def resolve_and_write(spark, stage: str, kg: str, langs: list[str], dumps: list,
 
     from pyspark.sql import functions as F
 
-    from jobs._sorted import count_by, dir_bytes, file_count, write_sorted
-
-    pages, redirects, mentions = resolve(spark, stage, kg, langs)
-    mentions = mentions.cache()
     from corpus_builder.tables import SENTENCES, STAGE_REJECTS
-    from jobs._sorted import Written
+    from jobs._sorted import Written, count_by, dir_bytes, file_count, write_sorted
+    from xlkit_core.parts import part_name
 
-    presorted = presorted_parts(summaries, dumps, stage, "sentences")
-    if presorted is not None:
+    pages, full_pages, redirects, mentions = resolve(spark, stage, kg, langs)
+    mentions = mentions.cache()
+    in_order = split_order(summaries, dumps)
+    counters = merge_counters(summaries)
+    if in_order is not None:
         # The splits wrote their sentences in published order: the parts are the table.
-        n_files = publish_parts(presorted, os.path.join(tmp, "sentences"), SENTENCES)
-        by_lang = by_prefix(merge_counters(summaries), "sentences")
+        parts = [p for p in (os.path.join(stage, "sentences", part_name(s[3])) for s in in_order) if os.path.exists(p)]
+        n_files = publish_parts(parts, os.path.join(tmp, "sentences"), SENTENCES)
+        by_lang = by_prefix(counters, "sentences")
         done_sentences = Written(sum(by_lang.values()), Counter({(k,): v for k, v in by_lang.items()}), n_files)
         print(f"build_corpus: published sentences ({done_sentences.rows:,} rows, {n_files} file(s)) from the splits "
               "(already in order)", file=sys.stderr)
-    sentences = _spark.read_parquet(spark, os.path.join(tmp if presorted is not None else stage, "sentences"),
+    sentences = _spark.read_parquet(spark, os.path.join(tmp if in_order is not None else stage, "sentences"),
                                     SENTENCES)
     entity_docs, candidates, mep, oe, per_qid = knowledge_tables(spark, kg, langs, pages, sentences, mentions, top_n)
     base, bases = 0, {}
@@ -326,7 +341,7 @@ def resolve_and_write(spark, stage: str, kg: str, langs: list[str], dumps: list,
     base_df = spark.createDataFrame([(k, v[0], v[1]) for k, v in bases.items()], "split_idx int, source string, base long")
     rejects_df = (_spark.read_parquet(spark, os.path.join(stage, "_rejects_local"), STAGE_REJECTS).join(F.broadcast(base_df), "split_idx")
                   .select("source", (F.col("base") + F.col("offset")).alias("offset"), "title", "reason", "excerpt"))
-    frames = {"pages": pages.select("lang", "page_id", "title", "qid", "text"), "redirects": redirects,
+    frames = {"pages": full_pages, "redirects": redirects,
               "sentences": sentences, "mentions": mentions, "entity_docs": entity_docs, "candidates": candidates,
               "mep_examples": mep, "oe_examples": oe, "rejects": rejects_df}
 
@@ -342,23 +357,25 @@ def resolve_and_write(spark, stage: str, kg: str, langs: list[str], dumps: list,
               file=sys.stderr)
         return done
 
-    if presorted is not None:
-        del frames["sentences"]
+    writers = {name: partial(write, name) for name in frames}
+    if in_order is not None:
+        del writers["sentences"]
+        # Pages too: each split's staged pages get their QID from a narrow (lang, page_id, qid) table.
+        writers["pages"] = partial(publish_pages, spark, pages, in_order, stage, tmp)
     with ThreadPoolExecutor(WRITERS) as pool:
-        written = dict(zip(frames, pool.map(write, frames), strict=True))
-    if presorted is not None:
+        futures = {name: pool.submit(fn) for name, fn in writers.items()}
+        written = {name: f.result() for name, f in futures.items()}
+    if in_order is not None:
         written["sentences"] = done_sentences
     written = {name: written[name] for name in ORDER}
     fof = per_qid.groupBy("mentions").agg(F.count("*").alias("entities")).collect()
     return table_stats(written, fof)
 
 
-def presorted_parts(summaries: list[dict], dumps: list, stage: str, table: str) -> list[str] | None:
-    """The staged parts of ``table`` in published order (lang, page_id, ...), when every split met
-    its pages in ascending page id and the splits of one language cover disjoint id ranges (as a
-    Wikipedia dump does); None when the table must be sorted."""
-    from xlkit_core.parts import part_name
-
+def split_order(summaries: list[dict], dumps: list) -> list[tuple] | None:
+    """The splits that converted pages, as (lang, first page id, last page id, split_idx) in published
+    order (lang, page_id), when every split met its pages in ascending page id and the splits of one
+    language cover disjoint id ranges (as a Wikipedia dump does); None when the tables must be sorted."""
     spans = []
     for s in summaries:
         if not s.get("pages_in_order", False):
@@ -368,8 +385,69 @@ def presorted_parts(summaries: list[dict], dumps: list, stage: str, table: str) 
     spans.sort()
     if any(a[0] == b[0] and a[2] >= b[1] for a, b in zip(spans, spans[1:], strict=False)):
         return None
-    paths = [os.path.join(stage, table, part_name(span[3])) for span in spans]
-    return [p for p in paths if os.path.exists(p)]
+    return spans
+
+
+def pages_task(job: dict) -> dict:
+    """One split's published pages: its staged pages, in order, with the QID of each from the
+    (lang, page_id) range of the page-QID table that the split covers."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    from corpus_builder.tables import PAGES
+    from xlkit_core.parts import PartWriter
+
+    f = ds.field
+    qids = ds.dataset(job["qids"], format="parquet").to_table(
+        columns=["page_id", "qid"],
+        filter=(f("lang") == job["lang"]) & (f("page_id") >= job["first"]) & (f("page_id") <= job["last"]))
+    ids, values = qids["page_id"].combine_chunks(), qids["qid"].combine_chunks()
+    writer = PartWriter(job["out"], "pages", PAGES, job["rank"], job["attempt"])
+    try:
+        for batch in pq.ParquetFile(job["part"]).iter_batches(columns=["lang", "page_id", "title", "text"]):
+            qid = pc.take(values, pc.index_in(batch["page_id"], value_set=ids))
+            writer.append_batch(pa.RecordBatch.from_arrays(
+                [batch["lang"], batch["page_id"], batch["title"], qid, batch["text"]], schema=PAGES))
+        rows = writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    return {"rows": rows, "lang": job["lang"]}
+
+
+def publish_pages(spark, pages, in_order: list[tuple], stage: str, tmp: str):
+    """The pages table without a shuffle of the page text: a narrow page-QID table sorted by
+    (lang, page_id), then one task per split that adds the QIDs to its staged pages."""
+    import uuid
+
+    from corpus_builder.tables import PAGES
+    from jobs._sorted import Written, dir_bytes, file_count, write_sorted
+    from xlkit_core.parts import part_name, write_empty
+
+    t_w = time.perf_counter()
+    spark.sparkContext.setJobDescription("write pages")
+    qids_dir = os.path.join(stage, "_page_qids")
+    write_sorted(pages.where(pages.qid.isNotNull()).select("lang", "page_id", "qid"), qids_dir,
+                 ["lang", "page_id"], file_count(dir_bytes(os.path.join(stage, "_pages")) // 50))
+    attempt = uuid.uuid4().hex[:8]
+    jobs = [{"part": os.path.join(stage, "_pages", part_name(split)), "qids": qids_dir, "lang": lang,
+             "first": first, "last": last, "out": tmp, "rank": rank, "attempt": attempt}
+            for rank, (lang, first, last, split) in enumerate(in_order)]
+    done = Written()
+    for r in _spark.run_tasks(spark.sparkContext, jobs, pages_task, "publish pages"):
+        done.rows += r["rows"]
+        done.tally[(r["lang"],)] += r["rows"]
+    directory = os.path.join(tmp, "pages")
+    os.makedirs(directory, exist_ok=True)
+    done.files = len(publish_spark_parts(directory))
+    if not done.files:
+        write_empty(tmp, "pages", PAGES)
+        done.files = 1
+    print(f"build_corpus: wrote pages ({done.rows:,} rows, {done.files} file(s)) from the splits in "
+          f"{_spark.since(t_w):.1f} s", file=sys.stderr)
+    return done
 
 
 def publish_parts(paths: list[str], directory: str, schema) -> int:
