@@ -53,29 +53,72 @@ class Written:
     files: int = 0
 
 
+RANGE_COLUMN = "_xlkit_range"
+SAMPLES_PER_FILE = 200            # sampled keys per output file, for the range bounds
+
+
 def _task(directory: str, name: str, schema, tally: Tally | None):
+    """The write of one task's rows, sorted by (range, keys): one part per range, named by it."""
     def write(batches):
         import pyarrow as pa
+        import pyarrow.compute as pc
         from pyspark import TaskContext
 
         from xlkit_core.parts import PartWriter
 
         ctx = TaskContext.get()
-        writer = PartWriter(directory, name, schema, ctx.partitionId(), f"a{ctx.taskAttemptId()}")
+        attempt = f"a{ctx.taskAttemptId()}"
+        writers: list = []
         counts: Counter = Counter()
+        current = None
         try:
             for batch in batches:
-                writer.append_batch(batch)
-                if tally is not None and batch.num_rows:
-                    counts.update(tally(batch))
-            rows = writer.close()
+                if not batch.num_rows:
+                    continue
+                ranges = batch[RANGE_COLUMN]
+                # the batch is sorted by range first: cut it where the range changes
+                for r in pc.unique(ranges).to_pylist():
+                    mask = pc.equal(ranges, r)
+                    part = batch.filter(mask).drop_columns([RANGE_COLUMN])
+                    if r != current:
+                        current = r
+                        writers.append(PartWriter(directory, name, schema, r, attempt))
+                    writers[-1].append_batch(part)
+                    if tally is not None:
+                        counts.update(tally(part))
+            rows = sum(w.close() for w in writers)
         except BaseException:
-            writer.abort()
+            for w in writers:
+                w.abort()
             raise
         yield pa.RecordBatch.from_pylist(
             [{"rows": rows, "tally": json.dumps([[list(k), v] for k, v in counts.items()])}],
             schema=pa.schema([("rows", pa.int64()), ("tally", pa.string())]))
     return write
+
+
+def _ranges(df, order: list[str], files: int):
+    """A column numbering the ``files`` key ranges of ``df`` (0 .. files-1), with bounds from a
+    sample that depends on the data alone. Spark's own range partitioning samples with a seed
+    that depends on the RDD's id, so its bounds, and the files, change from run to run."""
+    from pyspark.sql import functions as F
+
+    if files <= 1:
+        return F.lit(0)
+    rows = df.count()
+    every = max(1, rows // (files * SAMPLES_PER_FILE))
+    keys = F.struct(*order)
+    sample = (df.select(*order).where(F.pmod(F.xxhash64(*order), F.lit(every)) == 0)
+              .orderBy(*order).collect())
+    if not sample:
+        return F.lit(0)
+    types = {f.name: f.dataType for f in df.schema.fields}
+    expr = F.lit(0)
+    for i in range(1, files):
+        bound = sample[min(len(sample) - 1, i * len(sample) // files)]
+        lit = F.struct(*[F.lit(bound[c]).cast(types[c]).alias(c) for c in order])
+        expr = expr + F.coalesce((keys > lit).cast("int"), F.lit(0))
+    return expr
 
 
 def write_sorted(df, path: str, order: list[str], files: int = 1, tally: Tally | None = None) -> Written:
@@ -86,13 +129,12 @@ def write_sorted(df, path: str, order: list[str], files: int = 1, tally: Tally |
     from xlkit_core.parts import write_empty
 
     schema = to_arrow_schema(df.schema)
-    # One file: a single shuffle partition needs no range sample; several: a range partitioning.
-    ranged = df.repartition(1) if files <= 1 else df.repartitionByRange(files, *order)
+    ranged = (df.withColumn(RANGE_COLUMN, _ranges(df, order, files)).repartition(files, RANGE_COLUMN)
+              .sortWithinPartitions(RANGE_COLUMN, *order))
     directory, name = os.path.split(os.path.abspath(path))
     os.makedirs(path, exist_ok=True)
     out = Written()
-    for r in ranged.sortWithinPartitions(*order).mapInArrow(_task(directory, name, schema, tally),
-                                                            "rows long, tally string").collect():
+    for r in ranged.mapInArrow(_task(directory, name, schema, tally), "rows long, tally string").collect():
         out.rows += r["rows"]
         out.tally.update({tuple(k): v for k, v in json.loads(r["tally"])})
     out.files = len(publish_spark_parts(path))

@@ -104,3 +104,15 @@ def test_markdown_tables():
         "| lang | pages | share |\n|---|---|---|\n| de | 1,200 | 0.500 |\n| fr | - | 1 / 2.25 |")
     assert md_table(["a|b", "n"], [["x|y", 3]], right={1}, escape=True) == (
         "| a\\|b | n |\n|---|---:|\n| x\\|y | 3 |")
+
+
+def test_map_columns_built_from_flat_pairs_equal_pyarrows_own_conversion():
+    from kg_pipeline.records import ALIAS_MAP, STR_MAP
+    from xlkit_core.parts import _column
+
+    labels = [[("en", "Berlin"), ("de", "Berlin"), ("ja", "ベルリン")], [], [("fr", "")]]
+    aliases = [[("en", ["Berlin, Germany", "BER"])], [("de", [])], []]
+    for values, typ in ((labels, STR_MAP), (aliases, ALIAS_MAP)):
+        assert _column(values, typ).equals(pa.array(values, type=typ))
+    # a null map, or dicts, take pyarrow's own path
+    assert _column([None, [("en", "x")]], STR_MAP).equals(pa.array([None, [("en", "x")]], type=STR_MAP))
