@@ -313,21 +313,14 @@ def resolve_and_write(spark, stage: str, kg: str, langs: list[str], dumps: list,
     from pyspark.sql import functions as F
 
     from corpus_builder.tables import SENTENCES, STAGE_REJECTS
-    from jobs._sorted import Written, count_by, dir_bytes, file_count, write_sorted
-    from xlkit_core.parts import part_name
+    from jobs._sorted import count_by, dir_bytes, file_count, write_sorted
 
     pages, full_pages, redirects, mentions = resolve(spark, stage, kg, langs)
     mentions = mentions.cache()
     in_order = split_order(summaries, dumps)
-    counters = merge_counters(summaries)
     if in_order is not None:
-        # The splits wrote their sentences in published order: the parts are the table.
-        parts = [p for p in (os.path.join(stage, "sentences", part_name(s[3])) for s in in_order) if os.path.exists(p)]
-        n_files = publish_parts(parts, os.path.join(tmp, "sentences"), SENTENCES)
-        by_lang = by_prefix(counters, "sentences")
-        done_sentences = Written(sum(by_lang.values()), Counter({(k,): v for k, v in by_lang.items()}), n_files)
-        print(f"build_corpus: published sentences ({done_sentences.rows:,} rows, {n_files} file(s)) from the splits "
-              "(already in order)", file=sys.stderr)
+        # The splits wrote their sentences in published order: the table is their parts, joined.
+        done_sentences = publish_in_order(spark, "sentences", in_order, stage, tmp)
     sentences = _spark.read_parquet(spark, os.path.join(tmp if in_order is not None else stage, "sentences"),
                                     SENTENCES)
     entity_docs, candidates, mep, oe, per_qid = knowledge_tables(spark, kg, langs, pages, sentences, mentions, top_n)
@@ -361,7 +354,7 @@ def resolve_and_write(spark, stage: str, kg: str, langs: list[str], dumps: list,
     if in_order is not None:
         del writers["sentences"]
         # Pages too: each split's staged pages get their QID from a narrow (lang, page_id, qid) table.
-        writers["pages"] = partial(publish_pages, spark, pages, in_order, stage, tmp)
+        writers["pages"] = partial(publish_in_order, spark, "pages", in_order, stage, tmp, pages)
     with ThreadPoolExecutor(WRITERS) as pool:
         futures = {name: pool.submit(fn) for name, fn in writers.items()}
         written = {name: f.result() for name, f in futures.items()}
@@ -388,78 +381,90 @@ def split_order(summaries: list[dict], dumps: list) -> list[tuple] | None:
     return spans
 
 
-def pages_task(job: dict) -> dict:
-    """One split's published pages: its staged pages, in order, with the QID of each from the
-    (lang, page_id) range of the page-QID table that the split covers."""
+def concat_task(job: dict) -> dict:
+    """One published file: the staged parts of consecutive splits, in order, their rows regrouped;
+    for pages, each page gets its QID from the (lang, page_id) range of the page-QID table that its
+    split covers."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
     import pyarrow.parquet as pq
 
-    from corpus_builder.tables import PAGES
+    from corpus_builder.tables import PAGES, SENTENCES
     from xlkit_core.parts import PartWriter
 
-    f = ds.field
-    qids = ds.dataset(job["qids"], format="parquet").to_table(
-        columns=["page_id", "qid"],
-        filter=(f("lang") == job["lang"]) & (f("page_id") >= job["first"]) & (f("page_id") <= job["last"]))
-    ids, values = qids["page_id"].combine_chunks(), qids["qid"].combine_chunks()
-    writer = PartWriter(job["out"], "pages", PAGES, job["rank"], job["attempt"])
+    schema = PAGES if job["table"] == "pages" else SENTENCES
+    writer = PartWriter(job["out"], job["table"], schema, job["rank"], job["attempt"])
+    tally: Counter = Counter()
     try:
-        for batch in pq.ParquetFile(job["part"]).iter_batches(columns=["lang", "page_id", "title", "text"]):
-            qid = pc.take(values, pc.index_in(batch["page_id"], value_set=ids))
-            writer.append_batch(pa.RecordBatch.from_arrays(
-                [batch["lang"], batch["page_id"], batch["title"], qid, batch["text"]], schema=PAGES))
+        for part in job["parts"]:
+            if job["table"] == "pages":
+                f = ds.field
+                qids = ds.dataset(job["qids"], format="parquet").to_table(
+                    columns=["page_id", "qid"], filter=(f("lang") == part["lang"]) & (f("page_id") >= part["first"])
+                    & (f("page_id") <= part["last"]))
+                ids, values = qids["page_id"].combine_chunks(), qids["qid"].combine_chunks()
+            for batch in pq.ParquetFile(part["path"]).iter_batches(
+                    columns=["lang", "page_id", "title", "text"] if job["table"] == "pages" else None):
+                if job["table"] == "pages":
+                    qid = pc.take(values, pc.index_in(batch["page_id"], value_set=ids))
+                    batch = pa.RecordBatch.from_arrays(
+                        [batch["lang"], batch["page_id"], batch["title"], qid, batch["text"]], schema=PAGES)
+                writer.append_batch(batch)
+                tally[part["lang"]] += batch.num_rows
         rows = writer.close()
     except BaseException:
         writer.abort()
         raise
-    return {"rows": rows, "lang": job["lang"]}
+    return {"rows": rows, "tally": dict(tally)}
 
 
-def publish_pages(spark, pages, in_order: list[tuple], stage: str, tmp: str):
-    """The pages table without a shuffle of the page text: a narrow page-QID table sorted by
-    (lang, page_id), then one task per split that adds the QIDs to its staged pages."""
+def publish_in_order(spark, table: str, in_order: list[tuple], stage: str, tmp: str, pages=None):
+    """Publish ``sentences`` or ``pages`` from the splits' staged parts, which are in published order
+    (see split_order), without a sort: one task per output file (one per FILE_BYTES of staged parts,
+    as write_sorted cuts a table), each joining its consecutive parts. Pages first get a narrow,
+    sorted (lang, page_id, qid) table to take their QIDs from: the page text is never shuffled."""
     import uuid
 
-    from corpus_builder.tables import PAGES
-    from jobs._sorted import Written, dir_bytes, file_count, write_sorted
+    from corpus_builder.tables import PAGES, SENTENCES
+    from jobs._sorted import FILE_BYTES, Written, dir_bytes, file_count, write_sorted
     from xlkit_core.parts import part_name, write_empty
 
     t_w = time.perf_counter()
-    spark.sparkContext.setJobDescription("write pages")
+    spark.sparkContext.setJobDescription(f"write {table}")
+    staged = "_pages" if table == "pages" else "sentences"
     qids_dir = os.path.join(stage, "_page_qids")
-    write_sorted(pages.where(pages.qid.isNotNull()).select("lang", "page_id", "qid"), qids_dir,
-                 ["lang", "page_id"], file_count(dir_bytes(os.path.join(stage, "_pages")) // 50))
+    if table == "pages":
+        write_sorted(pages.where(pages.qid.isNotNull()).select("lang", "page_id", "qid"), qids_dir,
+                     ["lang", "page_id"], file_count(dir_bytes(os.path.join(stage, staged)) // 50))
+    groups: list[list[dict]] = [[]]
+    size = 0
+    for lang, first, last, split in in_order:
+        path = os.path.join(stage, staged, part_name(split))
+        if not os.path.exists(path):
+            continue
+        n = os.path.getsize(path)
+        if groups[-1] and size + n > FILE_BYTES:
+            groups.append([])
+            size = 0
+        groups[-1].append({"path": path, "lang": lang, "first": first, "last": last})
+        size += n
     attempt = uuid.uuid4().hex[:8]
-    jobs = [{"part": os.path.join(stage, "_pages", part_name(split)), "qids": qids_dir, "lang": lang,
-             "first": first, "last": last, "out": tmp, "rank": rank, "attempt": attempt}
-            for rank, (lang, first, last, split) in enumerate(in_order)]
+    jobs = [{"table": table, "parts": g, "qids": qids_dir, "out": tmp, "rank": rank, "attempt": attempt}
+            for rank, g in enumerate(groups) if g]
     done = Written()
-    for r in _spark.run_tasks(spark.sparkContext, jobs, pages_task, "publish pages"):
+    for r in _spark.run_tasks(spark.sparkContext, jobs, concat_task, f"publish {table}"):
         done.rows += r["rows"]
-        done.tally[(r["lang"],)] += r["rows"]
-    directory = os.path.join(tmp, "pages")
+        done.tally.update({(k,): v for k, v in r["tally"].items()})
+    directory = os.path.join(tmp, table)
     os.makedirs(directory, exist_ok=True)
     done.files = len(publish_spark_parts(directory))
     if not done.files:
-        write_empty(tmp, "pages", PAGES)
+        write_empty(tmp, table, PAGES if table == "pages" else SENTENCES)
         done.files = 1
-    print(f"build_corpus: wrote pages ({done.rows:,} rows, {done.files} file(s)) from the splits in "
-          f"{_spark.since(t_w):.1f} s", file=sys.stderr)
+    print(f"build_corpus: wrote {table} ({done.rows:,} rows, {done.files} file(s)) from the splits' parts, "
+          f"already in order, in {_spark.since(t_w):.1f} s", file=sys.stderr)
     return done
-
-
-def publish_parts(paths: list[str], directory: str, schema) -> int:
-    """Move staged parts, in order, to ``directory`` as part-00000.parquet, ...; returns the file count."""
-    from xlkit_core.parts import part_name, write_empty
-
-    os.makedirs(directory, exist_ok=True)
-    for i, path in enumerate(paths):
-        os.replace(path, os.path.join(directory, part_name(i)))
-    if not paths:
-        write_empty(os.path.dirname(directory), os.path.basename(directory), schema)
-    return max(1, len(paths))
 
 
 def table_stats(written: dict, fof: list) -> dict:
