@@ -267,9 +267,9 @@ def build_kg(work: Path) -> Path:
     return kg
 
 
-def run_job(dump: Path, kg: Path, split_bytes: int | None, work: Path, tag: str) -> dict:
+def run_job(dump: Path, kg: Path, split_bytes: int | None, work: Path, tag: str, events: Path | None = None) -> dict:
     """jobs/build_corpus.py as a user runs it (split_bytes None: the job's default splits); the
-    manifest gives the pass durations."""
+    manifest gives the pass durations. With ``events``, Spark writes its event log there."""
     from xlkit_core.fsio import byte_ranges
 
     out = work / f"job-{tag}"
@@ -277,7 +277,12 @@ def run_job(dump: Path, kg: Path, split_bytes: int | None, work: Path, tag: str)
            "--out", str(out), "--master", f"local[{CORES}]", "--overwrite"]
     if split_bytes is not None:
         cmd += ["--split-mb", repr(split_bytes / MIB)]
-    run = run_child(cmd, work / f"job-{tag}.log")
+    env = None
+    if events is not None:
+        events.mkdir(parents=True, exist_ok=True)
+        env = {"PYSPARK_SUBMIT_ARGS": "--conf spark.eventLog.enabled=true --conf spark.eventLog.compress=false "
+                                      f"--conf spark.eventLog.dir={events.as_uri()} pyspark-shell"}
+    run = run_child(cmd, work / f"job-{tag}.log", env)
     manifest = json.loads((out / "_manifest.json").read_text())
     shutil.rmtree(out)
     d = manifest["durations_s"]
@@ -351,11 +356,41 @@ def measure_marginal(wx_python: Path, kg: Path, work: Path, repeat: int) -> dict
             runs[f"ours_x{k}"].append(run_job(path, kg, None, work, f"marginal-x{k}"))
             runs[f"wx_x{k}"].append(run_wikiextractor(wx_python, path, work / f"wx-marginal-x{k}",
                                                       work / f"wx-marginal-x{k}.log"))
+    profiles = {}
+    for k in MARGINAL_K:  # once more each, with Spark's event log, for where the time goes
+        print(f"bench_corpus: profiling the job on x{k} (Spark event log) ...", file=sys.stderr, flush=True)
+        events = work / f"events-x{k}"
+        job = run_job(sizes[k]["path"], kg, None, work, f"profile-x{k}", events)
+        profiles[k] = task_seconds(events) | {"wall_s": job["wall_s"], "pages_s": job["pages_s"],
+                                              "resolve_and_write_s": job["resolve_and_write_s"]}
     for k in MARGINAL_K:
         sizes[k]["path"].unlink()
         sizes[k]["path"] = str(sizes[k]["path"])
     best = {name: min(rs, key=lambda x: x["seconds"]) | {"all_runs": rs} for name, rs in runs.items()}
-    return {"sizes": sizes, "runs": best}
+    return {"sizes": sizes, "runs": best, "profiles": profiles}
+
+
+def task_seconds(events: Path) -> dict:
+    """Task-seconds per step of the job (Spark's job description: the pages pass, 'write <table>',
+    ...) and the number of Spark jobs, from an uncompressed event log."""
+    by, jobs = Counter(), Counter()
+    stage_step: dict[int, str] = {}
+    for f in sorted(events.rglob("events_*")):
+        with open(f, encoding="utf-8") as fh:
+            for line in fh:
+                e = json.loads(line)
+                kind = e["Event"]
+                if kind == "SparkListenerJobStart":
+                    props = e.get("Properties") or {}
+                    step = props.get("spark.job.description") or "other"
+                    step = "pages pass" if step == "pages" else step
+                    jobs[step] += 1
+                    for sid in e["Stage IDs"]:
+                        stage_step[sid] = step
+                elif kind == "SparkListenerTaskEnd":
+                    info = e["Task Info"]
+                    by[stage_step.get(e["Stage ID"], "other")] += (info["Finish Time"] - info["Launch Time"]) / 1000
+    return {"task_s": {k: round(v, 2) for k, v in by.most_common()}, "spark_jobs": dict(jobs)}
 
 
 def marginal(m: dict) -> dict:
@@ -552,6 +587,7 @@ def build_report(raw: dict, growth: list[dict], profile: dict, work: Path, repea
     return {
         "whole_job": whole,
         "whole_job_inputs": marginal_raw["sizes"],
+        "whole_job_profiles": marginal_raw["profiles"],
         "environment": env,
         "cores": CORES,
         "repeat": repeat,
@@ -600,6 +636,26 @@ def _md_whole_job(report: dict) -> list[str]:
                   "articles over the extra seconds between the two sizes, so JVM start, imports and pass 2's fixed "
                   "cost per table cancel; ours runs with the default options, as a user runs it. wikiextractor's "
                   "CPU counts its reader, extractor and writer processes."]
+
+
+def _md_profile_pass2(report: dict) -> list[str]:
+    prof = report["whole_job_profiles"]
+    lo, hi = MARGINAL_K
+    a, b = prof[lo], prof[hi]
+    steps = sorted(set(a["task_s"]) | set(b["task_s"]), key=lambda k: -(b["task_s"].get(k, 0) - a["task_s"].get(k, 0)))
+    rows = [[k, a["task_s"].get(k, 0), b["task_s"].get(k, 0), round(b["task_s"].get(k, 0) - a["task_s"].get(k, 0), 2),
+             f"{a['spark_jobs'].get(k, 0)} / {b['spark_jobs'].get(k, 0)}"] for k in steps]
+    busy = [round(sum(p["task_s"].values()), 1) for p in (a, b)]
+    rows.append(["all tasks", busy[0], busy[1], round(busy[1] - busy[0], 2), ""])
+    idle = [round(p["wall_s"] * CORES - t, 1) for p, t in zip((a, b), busy, strict=True)]
+    rows.append([f"cores idle (wall x {CORES} - task-s): JVM start, driver planning, scheduling", idle[0], idle[1],
+                 round(idle[1] - idle[0], 2), ""])
+    out = [f"## Where the job's time goes (task-seconds from Spark's event log, one run each of x{lo} and x{hi})", ""]
+    out += md_lines(["step (Spark job description)", f"x{lo} task-s", f"x{hi} task-s", "extra", "Spark jobs"], rows)
+    return out + ["", f"Wall: x{lo} {a['wall_s']:.1f} s (pages pass {a['pages_s']:.1f}, pass 2 "
+                  f"{a['resolve_and_write_s']:.1f}); x{hi} {b['wall_s']:.1f} s (pages pass {b['pages_s']:.1f}, pass 2 "
+                  f"{b['resolve_and_write_s']:.1f}). 'resolve' is the link resolution and the caches it fills "
+                  "before the writers start; each 'write' holds the joins that derive its table."]
 
 
 def _md_throughput(report: dict) -> list[str]:
@@ -715,7 +771,7 @@ def render_markdown(report: dict) -> str:
            f"Every throughput step ran {report['repeat']} time(s), round robin; the fastest run counts. "
            f"wikiextractor {report['wikiextractor']['version']} from {report['wikiextractor']['venv']}: "
            f"{report['wikiextractor']['note']}.", "", *inputs, ""]
-    for part in (_md_whole_job, _md_throughput, _md_jobs, _md_agreement, _md_growth, _md_profile, _md_extrapolation):
+    for part in (_md_whole_job, _md_profile_pass2, _md_throughput, _md_jobs, _md_agreement, _md_growth, _md_profile, _md_extrapolation):
         out += part(report) + [""]
     return "\n".join(out)
 

@@ -376,11 +376,12 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def run_child(cmd: list[str], log: Path) -> ChildRun:
-    """Run cmd (stderr to log), timing it and watching its process tree; raise BenchError on failure."""
+def run_child(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> ChildRun:
+    """Run cmd (stderr to log; ``env`` added to the environment), timing it and watching its process
+    tree; raise BenchError on failure."""
     with open(log, "wb") as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=err)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env() | (env or {}), stdout=subprocess.PIPE, stderr=err)
         with TreePeaks(proc.pid) as peaks:
             out, _ = proc.communicate()
         wall = time.perf_counter() - t0

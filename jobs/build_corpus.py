@@ -315,6 +315,7 @@ def resolve_and_write(spark, stage: str, kg: str, langs: list[str], dumps: list,
     from corpus_builder.tables import SENTENCES, STAGE_REJECTS
     from jobs._sorted import count_by, dir_bytes, file_count, write_sorted
 
+    spark.sparkContext.setJobDescription("resolve")
     pages, full_pages, redirects, mentions = resolve(spark, stage, kg, langs)
     mentions = mentions.cache()
     in_order = split_order(summaries, dumps)
@@ -361,6 +362,7 @@ def resolve_and_write(spark, stage: str, kg: str, langs: list[str], dumps: list,
     if in_order is not None:
         written["sentences"] = done_sentences
     written = {name: written[name] for name in ORDER}
+    spark.sparkContext.setJobDescription("statistics")
     fof = per_qid.groupBy("mentions").agg(F.count("*").alias("entities")).collect()
     return table_stats(written, fof)
 
