@@ -16,9 +16,10 @@ How it works, in four passes over the page (none of them re-parses the whole pag
    ``-{...}-`` converter markup is replaced by its first variant. Behaviour switches
    (``__NOTOC__``, localized ones such as ``__目次非表示__``: any ``__X__`` whose X has no lower-case
    letter) are removed.
-2. **Links**: wikitextparser (:func:`wikitextparser.parse`) runs once, on what is left (much
-   smaller than the page), for its ``wikilinks``, nested ones included, so that a file's
-   caption goes with the file. Links to files, categories and other languages are dropped with
+2. **Links**: wikitextparser's link scan runs once, on what is left (much smaller than the
+   page), for its ``wikilinks``, nested ones included, so that a file's caption goes with the
+   file (:func:`corpus_builder.linkscan.wikilinks`: the same links as
+   ``wikitextparser.parse(text).wikilinks``, without its per-link objects and scans). Links to files, categories and other languages are dropped with
    their captions; other internal links keep their anchor text (plus the link trail) and become
    :class:`Link` records. Then external links, found with MediaWiki's own regex (wikitextparser's
    ``external_links`` cost more than the rest of the conversion): ``[url label]`` keeps the
@@ -76,8 +77,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from html import unescape
 
-import wikitextparser as wtp
-
+from .linkscan import wikilinks
 from .titles import Namespaces
 
 __all__ = ["DROP_CONTENT_TAGS", "Link", "PlainPage", "wikitext_to_plain"]
@@ -355,9 +355,9 @@ def _expand_nowikis(text: str, nowikis: list[str]) -> str:
 
 def _link_ops(text: str, namespaces: Namespaces, nowikis: list[str],
               targets: list[str]) -> list[tuple[int, int, str]]:
-    """Replacements for the outermost wikilinks of ``text``, found by wikitextparser."""
+    """Replacements for the outermost wikilinks of ``text``, found as wikitextparser finds them."""
     try:
-        found = [(*w.span, w.target, w.text) for w in wtp.parse(text).wikilinks]
+        found = wikilinks(text)
     except (ValueError, IndexError, TypeError):     # see the module docstring
         return _fallback_links(text, namespaces, nowikis, targets)
     found.sort(key=lambda f: (f[0], -f[1]))

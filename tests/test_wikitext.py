@@ -235,7 +235,7 @@ def test_hostile_input_never_raises_and_spans_are_exact(wikitext, lang):
 def test_hostile_input_through_the_regex_fallback(wikitext):
     import corpus_builder.wikitext as wikitext_module
 
-    with mock.patch.object(wikitext_module.wtp, "parse", side_effect=ValueError("simulated")):
+    with mock.patch.object(wikitext_module, "wikilinks", side_effect=ValueError("simulated")):
         assert_invariants(wikitext_to_plain(wikitext, NS["en"]))
 
 
@@ -345,7 +345,7 @@ def test_regex_fallback_when_wikitextparser_raises(monkeypatch):
     def broken(_text):
         raise ValueError("simulated scanner failure")
 
-    monkeypatch.setattr(wikitext.wtp, "parse", broken)
+    monkeypatch.setattr(wikitext, "wikilinks", broken)
     page = plain("'''A''' [[b|c]]s and [[File:x.jpg|[[d]]]] [[Category:Y]] [[e]].")
     assert page.text == "A cs and e."
     assert links(page) == [(2, 4, "cs", "b"), (9, 10, "e", "e")]
