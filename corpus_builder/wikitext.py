@@ -171,6 +171,12 @@ _PAREN_LEFT = re.compile(r"([(（])[\s,;，；、]+")
 _PAREN_RIGHT = re.compile(r"[\s,;:，；：、]+(?=[)）])")
 _SPACE_PUNCT = re.compile(r" (?=[,.](?: |$))(?<=[^\W_] )| (?=[、。，．；：！？」』])")
 _SPACES = re.compile(r" {2,}")
+# The cheap tests of _clean_line. By then all whitespace is " ", so ``\s`` above is " " there.
+_OPENING, _CLOSING = ("(", "（"), (")", "）")
+_PAREN_FILL = frozenset(" ,;:，；：、")              # what _EMPTY_PARENS and _PAREN_RIGHT remove
+_PAREN_LEFT_FILL = frozenset(" ,;，；、")             # what _PAREN_LEFT removes
+_EMPTY_PAREN_NEXT = _PAREN_FILL | frozenset(_CLOSING)
+_PUNCT_AFTER_SPACE = re.compile(" [,.、。，．；：！？」』]")   # _SPACE_PUNCT needs one of these
 _LIST_MARKERS = "*#:;"
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _NO_TRAIL_SCRIPTS = (
@@ -486,22 +492,67 @@ def _paragraphs(text: str) -> list[tuple[int, bool, list[str]]]:
     return blocks
 
 
+def _collapse_whitespace(line: str) -> str:
+    """``_WS.sub(" ", line)``: every run of whitespace becomes one space (str.split's whitespace
+    is the regex's ``\\s``)."""
+    words = line.split()
+    if not words:
+        return " " if line else ""
+    out = " ".join(words)
+    if line[0].isspace():
+        out = " " + out
+    if line[-1].isspace():
+        out += " "
+    return out
+
+
+def _followed_by(line: str, marks: tuple[str, ...], chars: frozenset[str]) -> bool:
+    """Whether some mark in ``line`` is directly followed by one of ``chars``."""
+    for mark in marks:
+        i = line.find(mark)
+        while i != -1:
+            if line[i + 1:i + 2] in chars:
+                return True
+            i = line.find(mark, i + 1)
+    return False
+
+
+def _preceded_by(line: str, marks: tuple[str, ...], chars: frozenset[str]) -> bool:
+    """Whether some mark in ``line`` directly follows one of ``chars``."""
+    for mark in marks:
+        i = line.find(mark, 1)
+        while i != -1:
+            if line[i - 1] in chars:
+                return True
+            i = line.find(mark, i + 1)
+    return False
+
+
 def _clean_line(line: str, nowikis: list[str]) -> str:
+    """One line's text: entities decoded, whitespace collapsed, link markers tidied, emptied
+    parentheses and stray spaces before punctuation removed. Each substitution runs only where
+    a cheap test shows it has something to change (the tests are exact: where one says no, the
+    substitution would return its input)."""
     if nowikis and _NOWIKI_RE.search(line):
         line = _expand_nowikis(line, nowikis)
     if "&" in line:
         line = _ENTITY.sub(_decode_entity, line)
-    line = _WS.sub(" ", line.replace(_BLOCK, ""))
+    line = _collapse_whitespace(line.replace(_BLOCK, ""))
     if _CLOSE in line:      # spaces at the ends of an anchor move outside it; empty ones go
         line = _SPACE_AFTER_OPEN.sub(r" \1", line.replace(" " + _CLOSE, _CLOSE + " "))
         line = _EMPTY_LINK.sub("", line)
     if "(" in line or "（" in line:
-        line = _EMPTY_PARENS.sub("", line)
-        line = _PAREN_LEFT.sub(r"\1", line)
-        if ")" in line or "）" in line:
+        if _followed_by(line, _OPENING, _EMPTY_PAREN_NEXT):
+            line = _EMPTY_PARENS.sub("", line)
+        if _followed_by(line, _OPENING, _PAREN_LEFT_FILL):
+            line = _PAREN_LEFT.sub(r"\1", line)
+        if _preceded_by(line, _CLOSING, _PAREN_FILL):
             line = _PAREN_RIGHT.sub("", line)
-    line = _SPACE_PUNCT.sub("", line)
-    return _SPACES.sub(" ", line).strip()
+    if _PUNCT_AFTER_SPACE.search(line):
+        line = _SPACE_PUNCT.sub("", line)
+    if "  " in line:
+        line = _SPACES.sub(" ", line)
+    return line.strip()
 
 
 def _strip_markers(text: str) -> str:
