@@ -18,8 +18,8 @@ from xlkit_core.fsio import open_binary
 from xlkit_core.parts import Reject
 from xlkit_core.step import Outcome, Parts, run_task
 
-from .records import ConvertedPage, Mention, Page, Redirect, Sentence
-from .sentences import sentence_of, split_sentences
+from .records import ConvertedPage, Redirect
+from .sentences import sentences_of, split_sentences
 from .tables import STAGED
 from .titles import Namespaces
 from .wikitext import wikitext_to_plain
@@ -66,22 +66,28 @@ def redirect_target(page: RawPage) -> str | None:
 def convert_page(page: RawPage, lang: str, namespaces: Namespaces) -> ConvertedPage:
     """The records of one main-namespace article: plain text, sentences, mentions."""
     plain = wikitext_to_plain(page.text, namespaces)
-    spans = split_sentences(plain.text, lang, [(lk.start, lk.end) for lk in plain.links])
+    text, links = plain.text, plain.links
+    ranges = [(lk.start, lk.end) for lk in links]
+    spans = split_sentences(text, lang, ranges)
     title = namespaces.normalize(page.title)
-    out = ConvertedPage(Page(lang, page.page_id, title, plain.text, plain.lead))
-    for sid, (s, e) in enumerate(spans):
-        out.sentences.append(Sentence(lang, page.page_id, sid, plain.text[s:e]))
-    for lk in plain.links:
-        sid = sentence_of(spans, lk.start, lk.end)
+    out = ConvertedPage((lang, page.page_id, title, text, plain.lead), [text[s:e] for s, e in spans])
+    sentence_ids, starts, ends, surfaces, targets, reasons = out.mentions
+    classify = namespaces.classify
+    for lk, sid in zip(links, sentences_of(spans, ranges), strict=True):
         if sid is None:
-            out.dropped.append(lk)
+            out.dropped += 1
             continue
-        kind, value = namespaces.classify(lk.target)
+        kind, value = classify(lk.target)
         target, reason = None, kind
         if kind == "main":
             target, reason = (value, None) if value else (None, "same_page")
         off = spans[sid][0]
-        out.mentions.append(Mention(lang, page.page_id, sid, lk.start - off, lk.end - off, lk.surface, target, reason))
+        sentence_ids.append(sid)
+        starts.append(lk.start - off)
+        ends.append(lk.end - off)
+        surfaces.append(lk.surface)
+        targets.append(target)
+        reasons.append(reason)
     return out
 
 
@@ -137,19 +143,17 @@ def _split_body(parts: Parts, split: XmlSplit, namespaces_by_file: dict, case_by
                 # wikitext that breaks the parser: quarantined with the error, the job goes on
                 reject(rec.offset, rec.title, "parser_error", f"[{type(exc).__name__}: {exc}] {rec.text}")
                 continue
-            w["_pages"].append(conv.page.row())
+            w["_pages"].append(conv.page)
             in_order = in_order and (first_id is None or rec.page_id > last_id)
             first_id = rec.page_id if first_id is None else first_id
             last_id = rec.page_id
-            for sentence in conv.sentences:
-                w["sentences"].append(sentence.row())
-            for mention in conv.mentions:
-                w["_mentions"].append(mention.row())
+            w["sentences"].extend(conv.sentence_columns())
+            w["_mentions"].extend(conv.mention_columns())
             c[f"pages.{lang}"] += 1
             c[f"sentences.{lang}"] += len(conv.sentences)
-            c[f"links.{lang}"] += len(conv.mentions)
+            c[f"links.{lang}"] += len(conv.mentions[0])
             if conv.dropped:
-                c[f"links_dropped.cross_sentence.{lang}"] += len(conv.dropped)
+                c[f"links_dropped.cross_sentence.{lang}"] += conv.dropped
         truncated = pages.truncated
         owned = pages.owned_bytes
         sha = raw_sha256(f, split.start, split.end)

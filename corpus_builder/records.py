@@ -1,28 +1,14 @@
 """The records of one article as the corpus writes them (the staging tables of corpus_builder/tables.py).
 
-Each record's :meth:`row` is its row in the column order of its table, so the writer and the
-schema cannot drift apart silently: ``tests/test_corpus_extract.py`` reads the parts back by name.
-The rows are spelled out field by field: ``dataclasses.astuple`` copies recursively and cost a
-third of pass 1 (cProfile in ``make bench-corpus``).
+A redirect is written as a row (:meth:`Redirect.row`); an article's sentences and mentions as
+columns, a page at a time (building a Python row per sentence and per mention, then taking the
+rows apart again into columns, cost pass 1 a few per cent). The column order is that of the tables in
+corpus_builder/tables.py, and ``tests/test_corpus_extract.py`` reads the parts back by name.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-
-@dataclass(slots=True)
-class Page:
-    """An article: its plain text and its lead (the text before the first section heading)."""
-
-    lang: str
-    page_id: int
-    title: str
-    text: str
-    lead: str
-
-    def row(self) -> tuple:
-        return (self.lang, self.page_id, self.title, self.text, self.lead)
 
 
 @dataclass(slots=True)
@@ -36,41 +22,25 @@ class Redirect:
 
 
 @dataclass(slots=True)
-class Sentence:
-    lang: str
-    page_id: int
-    sentence_id: int
-    text: str
-
-    def row(self) -> tuple:
-        return (self.lang, self.page_id, self.sentence_id, self.text)
-
-
-@dataclass(slots=True)
-class Mention:
-    """A hyperlink anchor inside one sentence: ``[start, end)`` in the sentence's characters, the
-    normalised target title (``None`` when it points elsewhere) and why it is not resolvable."""
-
-    lang: str
-    page_id: int
-    sentence_id: int
-    start: int
-    end: int
-    surface: str
-    target_title: str | None
-    unresolved_reason: str | None
-
-    def row(self) -> tuple:
-        return (self.lang, self.page_id, self.sentence_id, self.start, self.end, self.surface, self.target_title,
-                self.unresolved_reason)
-
-
-@dataclass(slots=True)
 class ConvertedPage:
-    """What one article gives: the page, its sentences, its mentions, and the links dropped because
-    they cross a sentence boundary."""
+    """What one article gives, by the columns of its staging tables.
 
-    page: Page
-    sentences: list[Sentence] = field(default_factory=list)
-    mentions: list[Mention] = field(default_factory=list)
-    dropped: list = field(default_factory=list)
+    ``page`` is its row of ``_pages`` (lang, page_id, title, text, lead). ``sentences`` are the
+    sentence texts; a sentence's id is its index. ``mentions`` holds the columns of ``_mentions``
+    after lang and page_id: sentence_id, start, end (in the sentence's characters), surface,
+    target_title (the normalised title, None when the link points elsewhere) and
+    unresolved_reason. ``dropped`` counts the links that cross a sentence boundary.
+    """
+
+    page: tuple
+    sentences: list[str] = field(default_factory=list)
+    mentions: tuple[list, ...] = field(default_factory=lambda: ([], [], [], [], [], []))
+    dropped: int = 0
+
+    def sentence_columns(self) -> list[list]:
+        n = len(self.sentences)
+        return [[self.page[0]] * n, [self.page[1]] * n, list(range(n)), self.sentences]
+
+    def mention_columns(self) -> list[list]:
+        n = len(self.mentions[0])
+        return [[self.page[0]] * n, [self.page[1]] * n, *self.mentions]

@@ -246,6 +246,7 @@ _TITLE_SPACE = re.compile(r"[\s_\u00a0\u1680\u180e\u2000-\u200a\u2028\u2029\u202
 _BIDI = re.compile(r"[\u200e\u200f\u202a-\u202e]")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _DOTTED_I_LANGS = frozenset({"tr", "az"})
+CLASSIFY_CACHE = 200_000      # link targets remembered per wiki (then forgotten, all at once)
 #: Extensions of media files: ``[[X:name.jpg|...]]`` with an unknown prefix X is taken as a file.
 MEDIA_EXTENSIONS = frozenset(
     "jpg jpeg jpe png gif svg tif tiff webp xcf ogg oga ogv opus webm mp3 wav flac mid midi pdf djvu "
@@ -323,6 +324,7 @@ class Namespaces:
         for source in sources:
             for name, ns in source:
                 self._ids[_key(name)] = int(ns)
+        self._classified: dict[str, tuple[str, str | None]] = {}
 
     def __repr__(self) -> str:
         return f"Namespaces(lang={self.lang!r}, {len(self._ids)} names)"
@@ -340,6 +342,16 @@ class Namespaces:
         return _ucfirst(text, self.lang) if upper else text
 
     def classify(self, target: str) -> tuple[str, str | None]:
+        """What a link target names (see :meth:`_classify`); remembered, as a page links to the
+        same targets again and again, and so do the pages of a wiki."""
+        known = self._classified.get(target)
+        if known is None:
+            if len(self._classified) >= CLASSIFY_CACHE:
+                self._classified.clear()
+            known = self._classified[target] = self._classify(target)
+        return known
+
+    def _classify(self, target: str) -> tuple[str, str | None]:
         """What a link target names.
 
         Returns one of ``("main", title)`` (an article; ``title`` normalised, ``""`` for a link

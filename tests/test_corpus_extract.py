@@ -76,16 +76,32 @@ def test_redirect_without_element_is_found_by_its_magic_word():
     assert extract.redirect_target(RawPage(0, "X", 0, 1, None, "Berlin ist ...")) is None
 
 
-def test_record_rows_follow_their_schemas():
-    """Each record's row is its table's columns, in order (the staging writers rely on it)."""
+def test_records_follow_their_schemas():
+    """A converted page's row and columns are its tables' columns, in order (the staging writers
+    rely on it), and a redirect's row is its table's."""
     import dataclasses
 
-    from corpus_builder.records import Mention, Page, Redirect, Sentence
-    from corpus_builder.tables import SENTENCES, STAGE_MENTIONS, STAGE_PAGES, STAGE_REDIRECTS
+    import pyarrow as pa
 
-    for cls, schema in ((Page, STAGE_PAGES), (Redirect, STAGE_REDIRECTS), (Sentence, SENTENCES),
-                        (Mention, STAGE_MENTIONS)):
-        names = [f.name for f in dataclasses.fields(cls)]
-        assert names == schema.names
-        rec = cls(*[f"v{i}" for i in range(len(names))])
-        assert rec.row() == tuple(f"v{i}" for i in range(len(names)))
+    from corpus_builder.records import Redirect
+    from corpus_builder.tables import SENTENCES, STAGE_MENTIONS, STAGE_PAGES, STAGE_REDIRECTS
+    from corpus_builder.titles import Namespaces
+
+    assert [f.name for f in dataclasses.fields(Redirect)] == STAGE_REDIRECTS.names
+    assert Redirect("de", "A", "B").row() == ("de", "A", "B")
+    page = RawPage(0, "berlin", 0, 7, None, "'''Berlin''' is a [[city]]. It lies on the [[Spree (river)|Spree]].")
+    conv = extract.convert_page(page, "en", Namespaces("en"))
+    pages = pa.RecordBatch.from_pylist([dict(zip(STAGE_PAGES.names, conv.page, strict=True))], STAGE_PAGES)
+    text = "Berlin is a city. It lies on the Spree."
+    assert pages.to_pylist() == [{"lang": "en", "page_id": 7, "title": "Berlin", "text": text, "lead": text}]
+    sentences = pa.RecordBatch.from_arrays(conv.sentence_columns(), schema=SENTENCES)
+    assert sentences.to_pylist() == [
+        {"lang": "en", "page_id": 7, "sentence_id": 0, "text": "Berlin is a city."},
+        {"lang": "en", "page_id": 7, "sentence_id": 1, "text": "It lies on the Spree."}]
+    mentions = pa.RecordBatch.from_arrays(conv.mention_columns(), schema=STAGE_MENTIONS)
+    assert mentions.to_pylist() == [
+        {"lang": "en", "page_id": 7, "sentence_id": 0, "start": 12, "end": 16, "surface": "city",
+         "target_title": "City", "unresolved_reason": None},
+        {"lang": "en", "page_id": 7, "sentence_id": 1, "start": 15, "end": 20, "surface": "Spree",
+         "target_title": "Spree (river)", "unresolved_reason": None}]
+    assert conv.dropped == 0

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corpus_builder.sentences import abbreviations, sentence_of, split_sentences
+from corpus_builder.sentences import abbreviations, sentence_of, sentences_of, split_sentences
 
 
 def sents(text, lang, protected=()):
@@ -207,6 +207,8 @@ def check_invariants(text, spans, protected):
         if ta < tb:
             i = sentence_of(spans, ta, tb)
             assert i is not None and spans[i][0] <= ta and tb <= spans[i][1]
+    probes = [*protected, *((a, b) for a in range(0, n + 2, 3) for b in (a - 1, a, a + 2, a + 7))]
+    assert sentences_of(spans, probes) == [sentence_of(spans, a, b) for a, b in probes]
 
 
 ALPHABET = ("aBcxYzЖжΩωß" "柏林ベルン" "ดไทมีกข" "বাংলা" "हिंदी" "عربي" "한국" "ა" "0123"

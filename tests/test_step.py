@@ -116,3 +116,25 @@ def test_map_columns_built_from_flat_pairs_equal_pyarrows_own_conversion():
         assert _column(values, typ).equals(pa.array(values, type=typ))
     # a null map, or dicts, take pyarrow's own path
     assert _column([None, [("en", "x")]], STR_MAP).equals(pa.array([None, [("en", "x")]], type=STR_MAP))
+
+
+def test_rows_given_as_columns_are_the_rows_appended_one_by_one(tmp_path, monkeypatch):
+    import xlkit_core.parts as parts_module
+    from xlkit_core.parts import PartWriter
+
+    monkeypatch.setattr(parts_module, "BATCH_ROWS", 4)       # several batches, one crossing the limit
+    schema = pa.schema([("lang", pa.string()), ("n", pa.int64())])
+    rows = [("en", i) for i in range(11)]
+    by_row, by_column = (PartWriter(str(tmp_path / k), "t", schema, 0, "a") for k in ("rows", "columns"))
+    for row in rows:
+        by_row.append(row)
+    by_column.extend([["en"] * 3, [0, 1, 2]])
+    by_column.extend([[], []])
+    by_column.extend([["en"] * 8, list(range(3, 11))])
+    assert by_row.close() == by_column.close() == 11
+    read = [pq.read_table(tmp_path / k / "t" / "part-00000.parquet") for k in ("rows", "columns")]
+    assert read[0].equals(read[1]) and read[0].to_pylist() == [{"lang": "en", "n": i} for i in range(11)]
+    with pytest.raises(ValueError, match="columns of different lengths"):
+        by_column.extend([["en"], [1, 2]])
+    with pytest.raises(ValueError, match="1 columns for a table of 2"):
+        by_column.extend([["en"]])

@@ -155,3 +155,15 @@ def test_language_code_table():
     for code in ("en", "de", "ja", "zh", "bn", "zh-min-nan", "be-tarask", "simple", "yue", "nb"):
         assert code in WIKIPEDIA_LANGS
     assert "wikt" not in WIKIPEDIA_LANGS
+
+
+def test_classify_remembers_targets_and_forgets_them_at_its_limit(monkeypatch):
+    import corpus_builder.titles as titles
+
+    monkeypatch.setattr(titles, "CLASSIFY_CACHE", 3)
+    ns = Namespaces("de")
+    targets = ["Datei:x.jpg", "berlin", ":Kategorie:Y", "en:Berlin", "de:Berlin", "Berlin#Geschichte", "berlin"]
+    fresh = [Namespaces("de")._classify(t) for t in targets]
+    assert [ns.classify(t) for t in targets] == fresh
+    assert [ns.classify(t) for t in reversed(targets)] == fresh[::-1]
+    assert len(ns._classified) <= 3

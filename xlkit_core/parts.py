@@ -8,7 +8,7 @@ when complete, so a killed or retried task never leaves half a file behind.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -74,6 +74,20 @@ class PartWriter:
         for col, value in zip(self.cols.values(), values, strict=True):
             col.append(value)
         self.rows += 1
+        if self.rows >= BATCH_ROWS:
+            self._to_arrow()
+
+    def extend(self, columns: Sequence[Sequence]) -> None:
+        """Add rows given as columns (one sequence per column of the table, in its order, all of
+        one length): the same rows as ``append`` of each, without a Python tuple per row."""
+        if len(columns) != len(self.cols):
+            raise ValueError(f"{len(columns)} columns for a table of {len(self.cols)}")
+        n = len(columns[0])
+        for col, values in zip(self.cols.values(), columns, strict=True):
+            if len(values) != n:
+                raise ValueError("columns of different lengths")
+            col.extend(values)
+        self.rows += n
         if self.rows >= BATCH_ROWS:
             self._to_arrow()
 
