@@ -76,6 +76,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from html import unescape
+from typing import NamedTuple
 
 from .linkscan import wikilinks
 from .titles import Namespaces
@@ -83,8 +84,7 @@ from .titles import Namespaces
 __all__ = ["DROP_CONTENT_TAGS", "Link", "PlainPage", "wikitext_to_plain"]
 
 
-@dataclass(frozen=True, slots=True)
-class Link:
+class Link(NamedTuple):
     """An internal link in :attr:`PlainPage.text`: ``text[start:end] == surface``."""
 
     start: int
@@ -203,7 +203,13 @@ def _is_trail_char(ch: str) -> bool:
 def _trail(text: str, pos: int) -> int:
     """End of the link trail that starts at ``pos``."""
     end, n = pos, len(text)
-    while end < n and _is_trail_char(text[end]):
+    while end < n:
+        ch = text[end]
+        if ch < "\x80":        # ASCII: the trail letters are a-z (the only ASCII Ll)
+            if not "a" <= ch <= "z":
+                break
+        elif not _is_trail_char(ch):
+            break
         end += 1
     return end
 
@@ -403,8 +409,9 @@ def _wikilink_op(text: str, start: int, end: int, raw_target: str, label: str | 
                  namespaces: Namespaces, nowikis: list[str],
                  targets: list[str]) -> tuple[int, int, str] | None:
     """The replacement of the link ``text[start:end]`` (and of its trail), or None if invalid."""
-    raw_target = raw_target.replace(_BLOCK, "")
-    if _NOWIKI_RE.search(raw_target):
+    if _BLOCK in raw_target:
+        raw_target = raw_target.replace(_BLOCK, "")
+    if nowikis and _NOWIKI_RE.search(raw_target):      # no nowiki block, no marker of one
         raw_target = _expand_nowikis(raw_target, nowikis)
     target = raw_target.strip()
     if not target.lstrip(":").strip() or _BAD_TARGET.search(target):
