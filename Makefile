@@ -67,7 +67,7 @@ LENGTH_UNIT         ?=
 NO_SENTENCES        ?= 0
 DEDUP               ?= 0
 
-.PHONY: repro bench-sentences bench-trim demo-real init lock doctor eval repro-small train plot export backtranslate bench-trainer bench-gpu help venv test lint demo kg corpus parallel monolingual bench-kg bench-corpus clean
+.PHONY: repro bench-sentences bench-pass1 bench-trim demo-real init lock doctor eval repro-small train plot export backtranslate bench-trainer bench-gpu help venv test lint demo kg corpus parallel monolingual bench-kg bench-corpus clean
 
 help:
 	@echo "make demo                 build, train, evaluate and report on the embedded sample into DEMO_OUT ($(DEMO_OUT)); report in DEMO_OUT/report/report.md"
@@ -91,6 +91,7 @@ help:
 	@echo "make bench-trim           continual-MLM step time of the e5 init, trimmed against untrimmed"
 	@echo "make bench-sentences      our sentence splitter against ICU's BreakIterator: agreement, disagreements to judge, speed"
 	@echo "make bench-corpus         corpus throughput vs wikiextractor, and memory as the input grows"
+	@echo "make bench-pass1 BASE=rev pass 1 of this checkout against commit rev: same staged tables on every shared dump, and speed"
 	@echo "make lint                 ruff"
 	@echo "make venv                 create .venv: torch (TORCH_SPEC, TORCH_INDEX=<CUDA wheel index>) then the locked packages"
 	@echo "make lock                 regenerate requirements.lock from pyproject.toml [LOCK_DATE=<ISO time>]"
@@ -321,6 +322,10 @@ bench-kg: venv
 
 bench-corpus: venv
 	$(PY) bench/bench_corpus.py
+
+bench-pass1: venv
+	@test -n "$(BASE)" || { echo "make bench-pass1 BASE=<git revision>: pass 1 of this checkout against that commit"; exit 2; }
+	$(PY) bench/pass1_ab.py --base $(BASE)
 
 bench-tokenizer: venv
 	$(PY) bench/bench_tokenizer.py
