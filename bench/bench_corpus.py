@@ -1,14 +1,16 @@
 """Corpus benchmark: jobs/build_corpus.py vs wikiextractor, memory as the input grows, core-hours.
 
-    .venv/bin/python bench/bench_corpus.py [--repeat 2] [--out bench/results]
+    .venv/bin/python bench/bench_corpus.py [--repeat 2] [--marginal-k 1,8] [--out bench/results]
 
 Inputs: two real dump excerpts, enwiki (gensim's test file, ids 10-30302: 106 long, old articles)
 and jawiki (the head of the 2023-05-01 multistream dump), and the 2014 Wikidata test dump for
 the KG that the corpus job needs (built once with jobs/build_kg.py into the temporary directory).
 
 The headline, first: the whole job against wikiextractor's whole process on the enwiki pages
-repeated 1 and 8 times (one bz2 stream each; 12.9 MiB at 8x), ``--repeat`` times round robin;
-the marginal rate between the two sizes (extra articles / extra seconds) cancels the fixed costs.
+repeated 1 and 8 times (``--marginal-k 1,8``; one bz2 stream each; 12.9 MiB at 8x), ``--repeat``
+times round robin; the marginal rate between the two sizes (extra articles / extra seconds)
+cancels the fixed costs. The rate of each round alone is reported beside it, as a measure of the
+machine's noise.
 Ours runs with its default options on local[2]; per core is that rate over 2.
 
 Then, each in its own subprocess, ``--repeat`` times round robin (the fastest run counts):
@@ -65,7 +67,7 @@ ONE_SPLIT_BYTES = 1 << 40          # pass 1 alone: every sample is one split
 WX_VERSION = "3.1.0"
 WX_ENV = ROOT / "bench" / ".cache" / "wxenv"
 MARGINAL_LANG = "en"               # the headline: the whole job's marginal rate between two sizes
-MARGINAL_K = (1, 8)                # of this dump, its pages repeated k times
+MARGINAL_K = (1, 8)                # of this dump, its pages repeated k times (--marginal-k)
 GROWTH_LANG = "ja"
 GROWTH_K = (1, 4, 8)
 GROWTH_SPLIT_MB = 1.0
@@ -421,7 +423,20 @@ def marginal(m: dict) -> dict:
         "pass2_over_parse_at_largest": round(o_hi["resolve_and_write_s"] / o_hi["pages_s"], 2),
         "pass2_over_parse_marginal": round(d_pass2 / d_pages, 2) if d_pages > 0 else None,
         "all_runs_wall_s": {name: _all_runs(r, "seconds") for name, r in m["runs"].items()},
+        "per_round": per_round(m, d_art),
     }
+
+
+def per_round(m: dict, d_art: int) -> dict:
+    """The marginal rates of each round alone (its two sizes ran one after the other), to show how
+    much the headline, fastest against fastest, could move with the machine's noise."""
+    lo, hi = MARGINAL_K
+    runs = {name: [r["seconds"] for r in m["runs"][name]["all_runs"]] for name in m["runs"]}
+    ours = [d_art / (b - a) / CORES if b > a else None for a, b in zip(runs[f"ours_x{lo}"], runs[f"ours_x{hi}"], strict=True)]
+    wx = [d_art / (b - a) if b > a else None for a, b in zip(runs[f"wx_x{lo}"], runs[f"wx_x{hi}"], strict=True)]
+    ratio = [round(o / w, 2) if o and w else None for o, w in zip(ours, wx, strict=True)]
+    return {"ours_per_core": [round(o, 1) if o else None for o in ours],
+            "wx_per_process": [round(w, 1) if w else None for w in wx], "ratio_vs_wx_process": ratio}
 
 
 # ---- measuring -----------------------------------------------------------------------------------
@@ -632,6 +647,9 @@ def _md_whole_job(report: dict) -> list[str]:
     ])
     out += [""] + table
     runs = "; ".join(f"{name} {v}" for name, v in w["all_runs_wall_s"].items())
+    pr = w["per_round"]
+    out += ["", f"Each round alone (its x{lo} and x{hi} runs back to back): ours {pr['ours_per_core']} articles/s "
+            f"per core, wikiextractor {pr['wx_per_process']} per process, ratio {pr['ratio_vs_wx_process']}."]
     return out + ["", f"Fastest of {report['repeat']} runs per size (all runs, s: {runs}). The rate is the extra "
                   "articles over the extra seconds between the two sizes, so JVM start, imports and pass 2's fixed "
                   "cost per table cancel; ours runs with the default options, as a user runs it. wikiextractor's "
@@ -784,6 +802,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--repeat", type=int, default=2,
                    help="runs of every throughput step; the fastest counts, all are reported (default 2)")
     p.add_argument("--out", default=str(ROOT / "bench" / "results"), help="directory for corpus.json and corpus.md")
+    p.add_argument("--marginal-k", default="1,8", metavar="LO,HI",
+                   help="the headline's two sizes: the enwiki pages repeated LO and HI times (default 1,8); a "
+                        "larger HI makes the marginal seconds large against the run-to-run noise of the fixed cost")
     # internal: run one measured step in this (child) process
     p.add_argument("--step", help=argparse.SUPPRESS)
     p.add_argument("--input", help=argparse.SUPPRESS)
@@ -791,11 +812,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.repeat < 1:
         p.error("--repeat must be at least 1")
+    try:
+        lo, hi = (int(x) for x in args.marginal_k.split(","))
+    except ValueError:
+        p.error("--marginal-k takes two integers, LO,HI")
+    if not 1 <= lo < hi:
+        p.error("--marginal-k needs 1 <= LO < HI")
+    args.marginal_k = (lo, hi)
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
+    global MARGINAL_K
     args = parse_args(argv)
+    MARGINAL_K = args.marginal_k
     if args.step:
         return run_step(args)
     missing = [str(p) for p in (*DUMPS.values(), WIKIDATA) if not p.is_file()]
