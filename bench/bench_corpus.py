@@ -1,13 +1,13 @@
 """Corpus benchmark: jobs/build_corpus.py vs wikiextractor, memory as the input grows, core-hours.
 
-    .venv/bin/python bench/bench_corpus.py [--repeat 2] [--marginal-k 1,8] [--out bench/results]
+    .venv/bin/python bench/bench_corpus.py [--repeat 2] [--marginal-k 1,24] [--out bench/results]
 
 Inputs: two real dump excerpts, enwiki (gensim's test file, ids 10-30302: 106 long, old articles)
 and jawiki (the head of the 2023-05-01 multistream dump), and the 2014 Wikidata test dump for
 the KG that the corpus job needs (built once with jobs/build_kg.py into the temporary directory).
 
 The headline, first: the whole job against wikiextractor's whole process on the enwiki pages
-repeated 1 and 8 times (``--marginal-k 1,8``; one bz2 stream each; 12.9 MiB at 8x), ``--repeat``
+repeated 1 and 24 times (``--marginal-k 1,24``; one bz2 stream each; 40.6 MB at 24x), ``--repeat``
 times round robin; the marginal rate between the two sizes (extra articles / extra seconds)
 cancels the fixed costs. The rate of each round alone is reported beside it, as a measure of the
 machine's noise.
@@ -67,7 +67,7 @@ ONE_SPLIT_BYTES = 1 << 40          # pass 1 alone: every sample is one split
 WX_VERSION = "3.1.0"
 WX_ENV = ROOT / "bench" / ".cache" / "wxenv"
 MARGINAL_LANG = "en"               # the headline: the whole job's marginal rate between two sizes
-MARGINAL_K = (1, 8)                # of this dump, its pages repeated k times (--marginal-k)
+MARGINAL_K = (1, 24)               # of this dump, its pages repeated k times (--marginal-k)
 GROWTH_LANG = "ja"
 GROWTH_K = (1, 4, 8)
 GROWTH_SPLIT_MB = 1.0
@@ -802,9 +802,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--repeat", type=int, default=2,
                    help="runs of every throughput step; the fastest counts, all are reported (default 2)")
     p.add_argument("--out", default=str(ROOT / "bench" / "results"), help="directory for corpus.json and corpus.md")
-    p.add_argument("--marginal-k", default="1,8", metavar="LO,HI",
-                   help="the headline's two sizes: the enwiki pages repeated LO and HI times (default 1,8); a "
-                        "larger HI makes the marginal seconds large against the run-to-run noise of the fixed cost")
+    p.add_argument("--marginal-k", default="1,24", metavar="LO,HI",
+                   help="the headline's two sizes: the enwiki pages repeated LO and HI times (default 1,24: at 1,8 "
+                        "the extra seconds are no larger than the run-to-run noise of the job's fixed cost)")
     # internal: run one measured step in this (child) process
     p.add_argument("--step", help=argparse.SUPPRESS)
     p.add_argument("--input", help=argparse.SUPPRESS)
