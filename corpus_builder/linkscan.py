@@ -44,6 +44,7 @@ _MARKUP_START = re.compile(rb"[\[{<]").search
 #: A link's shadow with nothing but its brackets to parse: its target runs to the first pipe.
 _PLAIN_LINK = re.compile(rb"\[\[[^\[\]\0\2\3]*\]\]").fullmatch
 
+
 def _ignore(_span) -> None:
     return None
 

@@ -577,8 +577,15 @@ def split_sentences(text: str, lang: str, protected: Sequence[tuple[int, int]] =
 
 
 def sentences_of(spans: Sequence[tuple[int, int]], ranges: Sequence[tuple[int, int]]) -> list[int | None]:
-    """:func:`sentence_of` for each range, the bisections done on plain lists of the spans' starts
-    and ends (one conversion per page instead of a key function per step)."""
+    """The index of the sentence containing each range [start, end), or None.
+
+    A range belongs to a sentence when that sentence is the only one it overlaps (so an anchor
+    with leading/trailing whitespace still maps); an empty range maps to the sentence with
+    ``s <= start < e``. None when it overlaps no sentence (whitespace only, out of bounds) or
+    several, or when ``end < start``. ``spans`` must be sorted and disjoint, as
+    :func:`split_sentences` returns them; O(log n) per range, by bisection on the spans' starts
+    and ends.
+    """
     if not spans:
         return [None] * len(ranges)
     starts = [sp[0] for sp in spans]
@@ -591,25 +598,12 @@ def sentences_of(spans: Sequence[tuple[int, int]], ranges: Sequence[tuple[int, i
             i = bisect_right(starts, start) - 1
             out.append(i if i >= 0 and start < ends[i] else None)
         else:
-            lo = bisect_right(ends, start)
-            out.append(lo if bisect_left(starts, end) - lo == 1 else None)
+            lo = bisect_right(ends, start)      # first sentence ending after start
+            hi = bisect_left(starts, end)       # first sentence starting at/after end
+            out.append(lo if hi - lo == 1 else None)
     return out
 
 
 def sentence_of(spans: Sequence[tuple[int, int]], start: int, end: int) -> int | None:
-    """Index of the sentence containing [start, end), or None.
-
-    The range belongs to a sentence when that sentence is the only one it overlaps (so an anchor
-    with leading/trailing whitespace still maps); an empty range maps to the sentence with
-    ``s <= start < e``. None when it overlaps no sentence (whitespace only, out of bounds) or
-    several. ``spans`` must be sorted and disjoint, as :func:`split_sentences` returns them;
-    O(log n) by bisection.
-    """
-    if not spans or end < start:
-        return None
-    if start == end:
-        i = bisect_right(spans, start, key=lambda sp: sp[0]) - 1
-        return i if i >= 0 and start < spans[i][1] else None
-    lo = bisect_right(spans, start, key=lambda sp: sp[1])  # first sentence ending after start
-    hi = bisect_left(spans, end, key=lambda sp: sp[0])  # first sentence starting at/after end
-    return lo if hi - lo == 1 else None
+    """:func:`sentences_of` for one range (for many ranges over the same spans, call that)."""
+    return sentences_of(spans, [(start, end)])[0]

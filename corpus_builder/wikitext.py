@@ -19,8 +19,8 @@ How it works, in four passes over the page (none of them re-parses the whole pag
 2. **Links**: wikitextparser's link scan runs once, on what is left (much smaller than the
    page), for its ``wikilinks``, nested ones included, so that a file's caption goes with the
    file (:func:`corpus_builder.linkscan.wikilinks`: the same links as
-   ``wikitextparser.parse(text).wikilinks``, without its per-link objects and scans). Links to files, categories and other languages are dropped with
-   their captions; other internal links keep their anchor text (plus the link trail) and become
+   ``wikitextparser.parse(text).wikilinks``, without its per-link objects and scans). Links to
+   files, categories and other languages are dropped with their captions; other internal links keep their anchor text (plus the link trail) and become
    :class:`Link` records. Then external links, found with MediaWiki's own regex (wikitextparser's
    ``external_links`` cost more than the rest of the conversion): ``[url label]`` keeps the
    label only, ``[url]`` disappears, bare URLs stay.
@@ -163,7 +163,6 @@ _QUOTES = re.compile(r"'{2,}")
 _BAD_TARGET = re.compile("[<>\\[\\]{}|\n\U000F0000-\U0010FFFF]")
 
 # --- pass 4: cleanup -------------------------------------------------------------------------
-_WS = re.compile(r"\s{2,}|[^\S ]")      # whitespace other than a single space
 _SPACE_AFTER_OPEN = re.compile(f"({_ANY_OPEN}) ")
 _EMPTY_LINK = re.compile(f"{_ANY_OPEN}{_CLOSE}")
 _EMPTY_PARENS = re.compile(r"[(（][\s,;:，；：、]*[)）]")
@@ -372,7 +371,8 @@ def _link_ops(text: str, namespaces: Namespaces, nowikis: list[str],
         found = wikilinks(text)
     except (ValueError, IndexError, TypeError):     # see the module docstring
         return _fallback_links(text, namespaces, nowikis, targets)
-    found.sort(key=lambda f: (f[0], -f[1]))
+    # sorted by start, outer links first: wikilinks sorts by (start, end), and no two links
+    # start at one position (a link found is blanked out before the next is sought)
     ops: list[tuple[int, int, str]] = []
     covered = 0
     for start, end, target, label in found:
@@ -500,8 +500,7 @@ def _paragraphs(text: str) -> list[tuple[int, bool, list[str]]]:
 
 
 def _collapse_whitespace(line: str) -> str:
-    """``_WS.sub(" ", line)``: every run of whitespace becomes one space (str.split's whitespace
-    is the regex's ``\\s``)."""
+    """Every run of whitespace (``str.isspace``) becomes one space, at the ends too (no strip)."""
     words = line.split()
     if not words:
         return " " if line else ""

@@ -383,6 +383,13 @@ def split_order(summaries: list[dict], dumps: list) -> list[tuple] | None:
     return spans
 
 
+def _in_order_schema(table: str):
+    """The schema of a table that publish_in_order writes: pages or sentences."""
+    from corpus_builder.tables import PAGES, SENTENCES
+
+    return PAGES if table == "pages" else SENTENCES
+
+
 def concat_task(job: dict) -> dict:
     """One published file: the staged parts of consecutive splits, in order, their rows regrouped;
     for pages, each page gets its QID from the (lang, page_id) range of the page-QID table that its
@@ -392,11 +399,10 @@ def concat_task(job: dict) -> dict:
     import pyarrow.dataset as ds
     import pyarrow.parquet as pq
 
-    from corpus_builder.tables import PAGES, SENTENCES
+    from corpus_builder.tables import PAGES
     from xlkit_core.parts import PartWriter
 
-    schema = PAGES if job["table"] == "pages" else SENTENCES
-    writer = PartWriter(job["out"], job["table"], schema, job["rank"], job["attempt"])
+    writer = PartWriter(job["out"], job["table"], _in_order_schema(job["table"]), job["rank"], job["attempt"])
     tally: Counter = Counter()
     try:
         for part in job["parts"]:
@@ -428,7 +434,6 @@ def publish_in_order(spark, table: str, in_order: list[tuple], stage: str, tmp: 
     sorted (lang, page_id, qid) table to take their QIDs from: the page text is never shuffled."""
     import uuid
 
-    from corpus_builder.tables import PAGES, SENTENCES
     from jobs._sorted import FILE_BYTES, Written, dir_bytes, file_count, write_sorted
     from xlkit_core.parts import part_name, write_empty
 
@@ -462,7 +467,7 @@ def publish_in_order(spark, table: str, in_order: list[tuple], stage: str, tmp: 
     os.makedirs(directory, exist_ok=True)
     done.files = len(publish_spark_parts(directory))
     if not done.files:
-        write_empty(tmp, table, PAGES if table == "pages" else SENTENCES)
+        write_empty(tmp, table, _in_order_schema(table))
         done.files = 1
     print(f"build_corpus: wrote {table} ({done.rows:,} rows, {done.files} file(s)) from the splits' parts, "
           f"already in order, in {_spark.since(t_w):.1f} s", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from unittest import mock
@@ -360,13 +361,16 @@ def test_links_beyond_the_per_page_limit_keep_their_text(monkeypatch):
     assert links(page) == [(0, 1, "a", "a"), (2, 3, "b", "b")]
 
 
+_WS = re.compile(r"\s{2,}|[^\S ]")      # the whitespace collapse _clean_line did with a regex
+
+
 def _clean_line_reference(line: str) -> str:
     """_clean_line as it was before its cheap tests: every substitution runs (link markers are
     tidied on a line with a closing one, parentheses on a line with an opening one, as always)."""
     import corpus_builder.wikitext as w
 
     line = w._ENTITY.sub(w._decode_entity, line)
-    line = w._WS.sub(" ", line.replace(w._BLOCK, ""))
+    line = _WS.sub(" ", line.replace(w._BLOCK, ""))
     if w._CLOSE in line:
         line = w._SPACE_AFTER_OPEN.sub(r" \1", line.replace(" " + w._CLOSE, w._CLOSE + " "))
         line = w._EMPTY_LINK.sub("", line)
@@ -395,4 +399,4 @@ def test_clean_line_tests_only_skip_no_ops(line):
     import corpus_builder.wikitext as w
 
     assert w._clean_line(line, []) == _clean_line_reference(line)
-    assert w._collapse_whitespace(line) == w._WS.sub(" ", line)
+    assert w._collapse_whitespace(line) == _WS.sub(" ", line)
